@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make run      build the patched kernel and show memory hotplug working
+#   make check    scanner fixtures + every scenario; ends "N passed, N failed"
+#   make tree     build/src: git tree of base + one commit per patch
+#   make export   write patches/ back from build/src (branch main)
+#
+# ARCH=x86_64|ppc64le (or a list) limits the architectures; VARIANT=name
+# runs a variant of the series (patches/variants/NAME/series).
+
+ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
+ARCH ?= x86_64
+VARIANT ?= main
+B := build
+CFLAGS := -O2 -g -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
+RIG := $(B)/bin/rig
+SCENARIOS := $(sort $(wildcard scenarios/*.scn))
+
+DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
+	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc \
+	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross linux-source-6.12
+
+cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
+arch_cc = $(call cross,$(1))gcc
+
+.PHONY: all deps base tree export kernels initramfs rig run check lint clean
+all: rig kernels initramfs
+
+$(B)/.deps: Makefile
+	@missing=$$(for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root for apt-get" >&2; exit 1; fi; \
+		apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			$$(echo " $$missing " | sed 's/ linux-source-6.12 / /') >/dev/null || \
+			{ echo "deps: apt-get install failed" >&2; exit 1; }; \
+	fi
+	@mkdir -p $(B) && touch $@
+deps: $(B)/.deps
+
+base: deps
+	@scripts/base.sh
+
+tree: base
+	@scripts/series.sh apply main
+
+export:
+	@scripts/series.sh export
+
+$(RIG): $(wildcard rig/*.c rig/*.h) | deps
+	@mkdir -p $(dir $@)
+	@echo "rig: building $@"
+	@$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $$(pkg-config --cflags --libs json-c)
+rig: $(RIG)
+
+$(B)/agent/%/init: guest/agent.c | deps
+	@mkdir -p $(dir $@)
+	@echo "agent: building $@"
+	@$(call arch_cc,$*) $(CFLAGS) -static -o $@ $<
+
+kernels: base
+	@for a in $(ARCH); do scripts/kernel.sh $$a $(VARIANT) || exit 1; done
+
+# The initramfs is made with the kernel's own gen_init_cpio.
+$(B)/initramfs/%.cpio: $(B)/agent/%/init guest/initramfs.list | kernels
+	@mkdir -p $(dir $@)
+	@sed 's|@AGENT@|$(abspath $<)|' guest/initramfs.list >$@.list
+	@$(B)/kernels/$(VARIANT)/$*/gen_init_cpio $@.list >$@.tmp && mv $@.tmp $@
+	@echo "initramfs: $@"
+initramfs: $(foreach a,$(ARCH),$(B)/initramfs/$(a).cpio)
+
+run: rig kernels initramfs
+	@$(RIG) run $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) scenarios/dimm.scn scenarios/virtio-mem.scn
+
+check: rig kernels initramfs
+	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
+		--fixtures tests/fixtures $(SCENARIOS)
+
+lint:
+	@$(B)/src/scripts/checkpatch.pl --no-tree --strict -q --terse \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f rig/*.c rig/*.h guest/*.c
+
+clean:
+	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results

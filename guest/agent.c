@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest agent: /init of the rig's initramfs.
+ *
+ * It mounts the pseudo filesystems, opens its own virtio-serial port (named
+ * "rig.agent", never the kernel console), says READY and then executes one
+ * command per line, answering each with exactly one line that starts with
+ * "OK" or "ERR <errno name>".  The protocol is described in docs/agent.md.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PORT_NAME	"rig.agent"
+#define MEMDIR		"/sys/devices/system/memory"
+#define LINE_MAX_LEN	4096
+#define REPLY_MAX_LEN	65536
+
+static FILE *port;
+static char reply[REPLY_MAX_LEN];
+static size_t reply_len;
+
+static void add(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (reply_len >= sizeof(reply))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(reply + reply_len, sizeof(reply) - reply_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		reply_len += n;
+}
+
+static void send_reply(void)
+{
+	if (reply_len >= sizeof(reply))
+		reply_len = sizeof(reply) - 1;
+	reply[reply_len] = '\0';
+	fprintf(port, "%s\n", reply);
+	fflush(port);
+	reply_len = 0;
+}
+
+static int fail(int err, const char *what)
+{
+	reply_len = 0;
+	add("ERR %s %s", strerrorname_np(err) ?: "EUNKNOWN", what);
+	return -1;
+}
+
+/* Decode \n, \t, \0, \\ and \xHH so that any byte sequence can be written. */
+static size_t unescape(const char *in, char *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*in && n < max) {
+		if (*in != '\\' || !in[1]) {
+			out[n++] = *in++;
+			continue;
+		}
+		in++;
+		switch (*in) {
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case 't':
+			out[n++] = '\t';
+			break;
+		case '0':
+			out[n++] = '\0';
+			break;
+		case 's':
+			out[n++] = ' ';
+			break;
+		case 'x':
+			if (isxdigit(in[1]) && isxdigit(in[2])) {
+				char hex[3] = { in[1], in[2], 0 };
+
+				out[n++] = (char)strtol(hex, NULL, 16);
+				in += 2;
+				break;
+			}
+			/* fall through */
+		default:
+			out[n++] = *in;
+		}
+		in++;
+	}
+	return n;
+}
+
+/* Append a value so that it stays on one line. */
+static void add_escaped(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '\n')
+			add("\\n");
+		else if (c == '\\')
+			add("\\\\");
+		else if (c < 0x20 || c >= 0x7f)
+			add("\\x%02x", c);
+		else
+			add("%c", c);
+	}
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+static int write_file(const char *path, const char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* read PATH: the file's content, escaped. */
+static int cmd_read(char **argv, int argc)
+{
+	static char buf[REPLY_MAX_LEN / 4];
+	ssize_t n;
+
+	if (argc != 2)
+		return fail(EINVAL, "usage: read PATH");
+	n = read_file(argv[1], buf, sizeof(buf));
+	if (n < 0)
+		return fail(-n, argv[1]);
+	add("OK ");
+	add_escaped(buf, n);
+	return 0;
+}
+
+/* write PATH VALUE: one write(2) of the unescaped VALUE; errno reported. */
+static int cmd_write(char **argv, int argc)
+{
+	static char buf[LINE_MAX_LEN];
+	size_t len = 0;
+	int err;
+
+	if (argc < 2 || argc > 3)
+		return fail(EINVAL, "usage: write PATH [VALUE]");
+	if (argc == 3)
+		len = unescape(argv[2], buf, sizeof(buf));
+	err = write_file(argv[1], buf, len);
+	if (err)
+		return fail(-err, argv[1]);
+	add("OK");
+	return 0;
+}
+
+static long block_size(void)
+{
+	char buf[64];
+
+	if (read_file(MEMDIR "/block_size_bytes", buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 16);
+}
+
+static int block_state(long id, char *state, size_t size)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), MEMDIR "/memory%ld/state", id);
+	n = read_file(path, state, size);
+	if (n < 0)
+		return n;
+	chomp(state);
+	return 0;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* blocks: "OK bs=BYTES ID:STATE ..." for every memory block, by id. */
+static int cmd_blocks(char **argv, int argc)
+{
+	static long ids[65536];
+	struct dirent *de;
+	char state[32];
+	size_t n = 0, i;
+	DIR *dir;
+
+	(void)argv;
+	if (argc != 1)
+		return fail(EINVAL, "usage: blocks");
+	dir = opendir(MEMDIR);
+	if (!dir)
+		return fail(errno, MEMDIR);
+	while ((de = readdir(dir)) && n < sizeof(ids) / sizeof(ids[0])) {
+		if (!strncmp(de->d_name, "memory", 6) && isdigit(de->d_name[6]))
+			ids[n++] = strtol(de->d_name + 6, NULL, 10);
+	}
+	closedir(dir);
+	qsort(ids, n, sizeof(ids[0]), cmp_long);
+	add("OK bs=%ld", block_size());
+	for (i = 0; i < n; i++) {
+		if (block_state(ids[i], state, sizeof(state)))
+			strcpy(state, "gone");
+		add(" %ld:%s", ids[i], state);
+	}
+	return 0;
+}
+
+/* meminfo: MemTotal and MemFree in kB. */
+static int cmd_meminfo(char **argv, int argc)
+{
+	long total = -1, free_kb = -1;
+	char line[256];
+	FILE *f;
+
+	(void)argv;
+	(void)argc;
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return fail(errno, "/proc/meminfo");
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "MemTotal: %ld kB", &total);
+		sscanf(line, "MemFree: %ld kB", &free_kb);
+	}
+	fclose(f);
+	add("OK memtotal_kb=%ld memfree_kb=%ld", total, free_kb);
+	return 0;
+}
+
+/*
+ * set FIRST COUNT STATE: write STATE to memoryN/state for each existing
+ * block FIRST..FIRST+COUNT-1 that is not already in it; reports how many
+ * changed.  The first failure stops and names the block.
+ */
+static int cmd_set(char **argv, int argc)
+{
+	long first, count, id, changed = 0, present = 0;
+	char path[PATH_MAX], state[32], what[64];
+	const char *want;
+	int err;
+
+	if (argc != 4)
+		return fail(EINVAL, "usage: set FIRST COUNT STATE");
+	first = strtol(argv[1], NULL, 0);
+	count = strtol(argv[2], NULL, 0);
+	want = argv[3];
+	for (id = first; id < first + count; id++) {
+		if (block_state(id, state, sizeof(state)))
+			continue;
+		present++;
+		if (!strcmp(state, "online") == !!strcmp(want, "offline"))
+			continue;
+		snprintf(path, sizeof(path), MEMDIR "/memory%ld/state", id);
+		err = write_file(path, want, strlen(want));
+		if (err) {
+			snprintf(what, sizeof(what), "memory%ld %s", id, want);
+			return fail(-err, what);
+		}
+		changed++;
+	}
+	add("OK changed=%ld present=%ld", changed, present);
+	return 0;
+}
+
+static void kmsg(const char *msg)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, msg, strlen(msg)) < 0)
+			perror("kmsg");
+		close(fd);
+	}
+}
+
+/* mark TEXT: write a marker into the kernel log, to correlate the console. */
+static int cmd_mark(char **argv, int argc)
+{
+	char buf[LINE_MAX_LEN];
+	int i;
+
+	buf[0] = '\0';
+	strcat(buf, "rig: ");
+	for (i = 1; i < argc; i++) {
+		strncat(buf, argv[i], sizeof(buf) - strlen(buf) - 2);
+		strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
+	}
+	kmsg(buf);
+	add("OK");
+	return 0;
+}
+
+/* lockdep: whether the lock validator is still on. */
+static int cmd_lockdep(char **argv, int argc)
+{
+	static char buf[8192];
+	char *p;
+
+	(void)argv;
+	(void)argc;
+	if (read_file("/proc/lockdep_stats", buf, sizeof(buf)) < 0)
+		return fail(ENOENT, "/proc/lockdep_stats (no lockdep in this kernel)");
+	p = strstr(buf, "debug_locks:");
+	if (!p)
+		return fail(ENODATA, "no debug_locks in /proc/lockdep_stats");
+	add("OK debug_locks=%ld", strtol(p + strlen("debug_locks:"), NULL, 10));
+	return 0;
+}
+
+static int cmd_poweroff(char **argv, int argc)
+{
+	(void)argv;
+	(void)argc;
+	add("OK");
+	send_reply();
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(char **argv, int argc);
+} commands[] = {
+	{ "blocks", cmd_blocks },
+	{ "lockdep", cmd_lockdep },
+	{ "mark", cmd_mark },
+	{ "meminfo", cmd_meminfo },
+	{ "poweroff", cmd_poweroff },
+	{ "read", cmd_read },
+	{ "set", cmd_set },
+	{ "write", cmd_write },
+};
+
+static void dispatch(char *line)
+{
+	char *argv[32], *save = NULL, *tok;
+	int argc = 0;
+	size_t i;
+
+	for (tok = strtok_r(line, " ", &save); tok && argc < 31;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	if (!argc) {
+		fail(EINVAL, "empty command");
+		return;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(commands[i].name, argv[0])) {
+			commands[i].fn(argv, argc);
+			return;
+		}
+	}
+	fail(ENOSYS, argv[0]);
+}
+
+static FILE *open_port(void)
+{
+	char path[PATH_MAX], name[64], dev[PATH_MAX];
+	struct dirent *de;
+	int tries, fd;
+	DIR *dir;
+
+	for (tries = 0; tries < 300; tries++) {
+		dir = opendir("/sys/class/virtio-ports");
+		while (dir && (de = readdir(dir))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path),
+				 "/sys/class/virtio-ports/%s/name", de->d_name);
+			if (read_file(path, name, sizeof(name)) < 0)
+				continue;
+			chomp(name);
+			if (strcmp(name, PORT_NAME))
+				continue;
+			snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
+			closedir(dir);
+			fd = open(dev, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				break;
+			return fdopen(fd, "r+");
+		}
+		if (dir)
+			closedir(dir);
+		usleep(100000);
+	}
+	return NULL;
+}
+
+static void setup(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+}
+
+int main(void)
+{
+	char line[LINE_MAX_LEN];
+	struct utsname uts;
+
+	setup();
+	signal(SIGPIPE, SIG_IGN);
+	port = open_port();
+	if (!port) {
+		kmsg("rig: agent: no virtio port named " PORT_NAME "\n");
+		reboot(RB_POWER_OFF);
+		return 1;
+	}
+	uname(&uts);
+	kmsg("rig: agent ready\n");
+	fprintf(port, "READY %s %s bs=%ld\n", uts.release, uts.machine,
+		block_size());
+	fflush(port);
+	while (fgets(line, sizeof(line), port)) {
+		chomp(line);
+		dispatch(line);
+		send_reply();
+	}
+	reboot(RB_POWER_OFF);
+	return 0;
+}

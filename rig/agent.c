@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host side of the guest agent's channel: one command line out, one
+ * reply line back ("OK ..." or "ERR ENAME what").  Both go to agent.log.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rig.h"
+
+int agent_line(struct vm *vm, char *line, size_t len, int timeout)
+{
+	double deadline = now() + timeout;
+	char *nl;
+	size_t n;
+
+	for (;;) {
+		nl = memchr(vm->agent_buf, '\n', vm->agent_len);
+		if (nl) {
+			n = nl - vm->agent_buf;
+			snprintf(line, len, "%.*s", (int)n, vm->agent_buf);
+			memmove(vm->agent_buf, nl + 1, vm->agent_len - n - 1);
+			vm->agent_len -= n + 1;
+			fprintf(vm->agent_log, "%8.3f <- %s\n", now() - vm->started, line);
+			return 0;
+		}
+		if (now() > deadline) {
+			snprintf(vm->err, sizeof(vm->err), "guest agent silent for %d s", timeout);
+			return -1;
+		}
+		if (vm_pump(vm, 100))
+			return -1;
+	}
+}
+
+/*
+ * Returns 0 for OK (text after "OK " in out), 1 for ERR (the whole "ENAME
+ * what" in out), -1 when the channel failed (vm->err says why).
+ */
+int agent_cmd(struct vm *vm, char *out, size_t len, int timeout, const char *fmt, ...)
+{
+	char cmd[4096], line[65536];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fprintf(vm->agent_log, "%8.3f -> %s\n", now() - vm->started, cmd);
+	cmd[n++] = '\n';
+	if (write(vm->agent_fd, cmd, n) != n) {
+		snprintf(vm->err, sizeof(vm->err), "cannot write to the guest agent");
+		return -1;
+	}
+	if (agent_line(vm, line, sizeof(line), timeout))
+		return -1;
+	if (!strncmp(line, "OK", 2)) {
+		snprintf(out, len, "%s", line[2] ? line + 3 : "");
+		return 0;
+	}
+	if (!strncmp(line, "ERR ", 4)) {
+		snprintf(out, len, "%s", line + 4);
+		return 1;
+	}
+	snprintf(vm->err, sizeof(vm->err), "guest agent answered '%.200s'", line);
+	return -1;
+}
+
+/* "key=123" inside a reply; -1 when absent. */
+long agent_field(const char *reply, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = reply;
+
+	while ((p = strstr(p, key))) {
+		if ((p == reply || p[-1] == ' ') && p[n] == '=')
+			return strtol(p + n + 1, NULL, 0);
+		p += n;
+	}
+	return -1;
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rig: boot the memory-hotplug kernels under QEMU, run scenarios, judge
+ * the console.
+ *
+ *   rig check [options] [SCENARIO...]  scanner fixtures + scenarios, TAP
+ *   rig run   [options] SCENARIO...    scenarios with a human report
+ *   rig scan  CONSOLE-LOG...           print the verdict titles of a log
+ *   rig validate SCENARIO...           parse scenario files only
+ *
+ * Options: --arch A (repeatable; default x86_64), --variant V (default
+ * main), --build DIR (default build), --fixtures DIR.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rig.h"
+
+const char *base_version = "unknown";
+
+struct opts {
+	const char *arches[MAX_ARCHES];
+	int narches;
+	const char *variant;
+	const char *build;
+	const char *fixtures;
+	bool human;
+};
+
+static char *slurp_line(const char *path)
+{
+	char buf[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return NULL;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return xstrdup(buf);
+}
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int c, n = 0;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void counts_diag(const struct counts *c, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "blocks_onlined=%ld blocks_offlined=%ld dimms_added=%ld dimms_removed=%ld vmem_plugged_mib=%llu vmem_unplugged_mib=%llu checks=%ld",
+		 c->blocks_onlined, c->blocks_offlined, c->dimms_added, c->dimms_removed,
+		 c->vmem_plugged >> 20, c->vmem_unplugged >> 20, c->checks);
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st);
+}
+
+/* Boot, run every step, stop, judge.  Returns true when the scenario passed. */
+static void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
+			 const struct scenario *sc)
+{
+	char kernel[600], initrd[600], dir[700], name[128], diag[512], line[700];
+	struct titles titles = { 0 };
+	struct vm vm;
+	struct run r = { .vm = &vm, .sc = sc, .report = o->human ? stdout : NULL };
+	struct boot b = { .arch = arch, .sc = sc, .kernel = kernel, .initrd = initrd, .dir = dir };
+	double t0 = now(), ts, deadline = now() + sc->timeout;
+	bool passed = false;
+	int i, boot_timeout = 240;
+
+	snprintf(name, sizeof(name), "%s/%s", arch->name, sc->name);
+	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image", o->build, o->variant, arch->name);
+	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
+	snprintf(dir, sizeof(dir), "%s/%s-%s", rep->dir, arch->name, sc->name);
+	mkdir(dir, 0755);
+	if (!file_exists(kernel) || !file_exists(initrd)) {
+		report_add(rep, name, false, 0, "kernel or initramfs missing (run 'make kernels')",
+			   kernel, NULL);
+		return;
+	}
+	if (o->human)
+		printf("%s: booting %s\n", name, arch->qemu);
+	if (vm_start(&vm, &b) || vm_wait_ready(&vm, boot_timeout)) {
+		snprintf(r.why, sizeof(r.why), "boot: %s", vm.err);
+		goto out;
+	}
+	if (o->human)
+		printf("  guest ready in %.1f s (%s)\n", vm.ready_at - vm.started, vm.guest);
+	if (run_baseline(&r))
+		goto out;
+	for (i = 0; i < sc->nsteps; i++) {
+		const struct step *s = &sc->steps[i];
+
+		ts = now();
+		if (now() > deadline) {
+			snprintf(r.why, sizeof(r.why), "scenario timeout (%d s) before line %d",
+				 sc->timeout, s->line);
+			goto out;
+		}
+		if (step_run(&r, s)) {
+			snprintf(line, sizeof(line), "line %d %s: %s", s->line, verb_name(s->verb), r.why);
+			snprintf(r.why, sizeof(r.why), "%s", line);
+			goto out;
+		}
+		if (o->human) {
+			printf("  %-16s", verb_name(s->verb));
+			for (int j = 0; j < s->nargs; j++)
+				printf(" %s", s->args[j]);
+			printf("  %.1f s\n", now() - ts);
+		}
+	}
+	if (run_final_checks(&r))
+		goto out;
+	passed = true;
+out:
+	if (!passed && !r.why[0])
+		snprintf(r.why, sizeof(r.why), "%s", vm.err);
+	if (!passed) {
+		fprintf(stderr, "%s: FAILED: %s\n--- console tail (%s/console.log) ---\n",
+			name, r.why, dir);
+		vm_console_tail(&vm, stderr, 25);
+		fprintf(stderr, "---\n");
+	}
+	vm_stop(&vm);
+	snprintf(line, sizeof(line), "%s/console.log", dir);
+	scan_file(line, &titles);
+	if (titles.n) {
+		if (passed)
+			snprintf(r.why, sizeof(r.why), "kernel console: %s%s", titles.t[0],
+				 titles.n > 1 ? " (and more)" : "");
+		passed = false;
+	}
+	counts_diag(&r.counts, diag, sizeof(diag));
+	report_add(rep, name, passed, now() - t0, r.why, diag, &titles);
+	if (o->human)
+		printf("  verdict: %s%s%s\n", passed ? "PASS" : "FAIL", passed ? "" : ": ",
+		       passed ? "" : r.why);
+	titles_free(&titles);
+	if (stop_requested()) {
+		report_close(rep);
+		exit(130);
+	}
+}
+
+static int read_titles(const char *path, struct titles *t)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] && line[0] != '#')
+			titles_add(t, line);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Each fixture NAME.log must produce exactly the titles listed in NAME.expect. */
+static void run_fixtures(struct report *rep, const char *dir)
+{
+	struct dirent **ents;
+	char log[600], exp[600], name[300], why[2048];
+	int n, i, j;
+
+	n = scandir(dir, &ents, NULL, by_name);
+	if (n < 0)
+		die("fixtures: %s: %s", dir, strerror(errno));
+	for (i = 0; i < n; i++) {
+		struct titles got = { 0 }, want = { 0 };
+		size_t len = strlen(ents[i]->d_name);
+		bool same;
+
+		if (len < 5 || strcmp(ents[i]->d_name + len - 4, ".log"))
+			goto next;
+		snprintf(log, sizeof(log), "%s/%s", dir, ents[i]->d_name);
+		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(log) - 4), log);
+		snprintf(name, sizeof(name), "scanner/%.*s", (int)len - 4, ents[i]->d_name);
+		if (read_titles(exp, &want)) {
+			report_add(rep, name, false, 0, "no .expect file next to the fixture", "", NULL);
+			goto next;
+		}
+		scan_file(log, &got);
+		same = got.n == want.n;
+		for (j = 0; same && j < got.n; j++)
+			same = !strcmp(got.t[j], want.t[j]);
+		why[0] = '\0';
+		if (!same) {
+			size_t w = snprintf(why, sizeof(why), "want [");
+
+			for (j = 0; j < want.n && w < sizeof(why); j++)
+				w += snprintf(why + w, sizeof(why) - w, "%s%s", j ? "; " : "", want.t[j]);
+			for (j = 0; j < got.n && w < sizeof(why); j++)
+				w += snprintf(why + w, sizeof(why) - w, "%s%s", j ? "; " : "] got [", got.t[j]);
+			if (w < sizeof(why))
+				snprintf(why + w, sizeof(why) - w, "%s]", got.n ? "" : "] got [");
+		}
+		snprintf(log, sizeof(log), "titles=%d", got.n);
+		report_add(rep, name, same, 0, why, log, NULL);
+		titles_free(&got);
+		titles_free(&want);
+next:
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR] [SCENARIO...]\n"
+		"       rig run   [--arch A]... [--variant V] [--build DIR] SCENARIO...\n"
+		"       rig scan CONSOLE-LOG...\n"
+		"       rig validate SCENARIO...\n");
+	exit(2);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "arch", required_argument, NULL, 'a' },
+		{ "variant", required_argument, NULL, 'v' },
+		{ "build", required_argument, NULL, 'b' },
+		{ "fixtures", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	o->variant = "main";
+	o->build = "build";
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (o->narches == MAX_ARCHES)
+				die("too many --arch");
+			o->arches[o->narches++] = optarg;
+			break;
+		case 'v':
+			o->variant = optarg;
+			break;
+		case 'b':
+			o->build = optarg;
+			break;
+		case 'f':
+			o->fixtures = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!o->narches)
+		o->arches[o->narches++] = "x86_64";
+}
+
+static void load_all(int n, char **paths, struct scenario *sc)
+{
+	char err[512];
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		if (scenario_load(paths[i], &sc[i], err, sizeof(err))) {
+			fprintf(stderr, "rig: %s\n", err);
+			bad++;
+		}
+	}
+	if (bad)
+		die("%d scenario file(s) rejected; nothing was run", bad);
+}
+
+static void print_header(const struct opts *o)
+{
+	char path[600];
+	int i, n;
+
+	for (i = 0; i < o->narches; i++) {
+		snprintf(path, sizeof(path), "%s/kernels/%s/%s/series.txt", o->build, o->variant,
+			 o->arches[i]);
+		n = count_lines(path);
+		printf("# %s: base %s, series '%s' with %d patch(es)\n", o->arches[i],
+		       base_version, o->variant, n);
+	}
+	if (strstr(base_version, "WANTED"))
+		printf("# WARNING: the base is not the pinned version\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct scenario *sc;
+	struct arch arch;
+	struct report rep;
+	char path[600];
+	const char *cmd;
+	int i, j, nsc, failed;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	parse_opts(argc - 1, argv + 1, &o);
+	argc -= optind + 1;
+	argv += optind + 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (!strcmp(cmd, "scan")) {
+		for (i = 0; i < argc; i++) {
+			struct titles t = { 0 };
+
+			if (scan_file(argv[i], &t))
+				die("cannot read %s", argv[i]);
+			for (j = 0; j < t.n; j++)
+				printf("%s\n", t.t[j]);
+			titles_free(&t);
+		}
+		return 0;
+	}
+	if (strcmp(cmd, "check") && strcmp(cmd, "run") && strcmp(cmd, "validate"))
+		usage();
+	nsc = argc;
+	sc = calloc(nsc + 1, sizeof(*sc));
+	load_all(nsc, argv, sc);
+	if (!strcmp(cmd, "validate")) {
+		printf("%d scenario file(s) valid\n", nsc);
+		return 0;
+	}
+	o.human = !strcmp(cmd, "run");
+	for (i = 0; i < o.narches; i++)
+		if (arch_load("arches.tbl", o.arches[i], &arch))
+			die("unknown architecture '%s' (see arches.tbl)", o.arches[i]);
+	snprintf(path, sizeof(path), "%s/base-version", o.build);
+	base_version = slurp_line(path) ?: "unknown (run 'make base')";
+	install_signal_handlers();
+	snprintf(path, sizeof(path), "%s/results", o.build);
+	report_open(&rep, path);
+	print_header(&o);
+	if (o.fixtures)
+		run_fixtures(&rep, o.fixtures);
+	for (i = 0; i < o.narches; i++) {
+		arch_load("arches.tbl", o.arches[i], &arch);
+		for (j = 0; j < nsc; j++)
+			if (scenario_for_arch(&sc[j], arch.name))
+				run_scenario(&rep, &o, &arch, &sc[j]);
+	}
+	failed = report_close(&rep);
+	for (i = 0; i < nsc; i++)
+		scenario_free(&sc[i]);
+	free(sc);
+	return failed ? 1 : 0;
+}

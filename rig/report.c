@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Results: one TAP line per scenario or fixture on stdout, and under
+ * build/results/<run-id>/ a junit.xml next to each scenario's logs;
+ * build/results/latest points at the newest run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rig.h"
+
+void report_open(struct report *rep, const char *root)
+{
+	char id[64], link[600];
+	time_t t = time(NULL);
+	struct tm tm;
+	int i;
+
+	memset(rep, 0, sizeof(*rep));
+	localtime_r(&t, &tm);
+	strftime(id, sizeof(id), "%Y%m%d-%H%M%S", &tm);
+	mkdir(root, 0755);
+	for (i = 0; i < 100; i++) {
+		snprintf(rep->dir, sizeof(rep->dir), "%s/%s%s%.0d", root, id, i ? "-" : "", i);
+		if (!mkdir(rep->dir, 0755))
+			break;
+		if (errno != EEXIST)
+			die("cannot create %s: %s", rep->dir, strerror(errno));
+	}
+	snprintf(link, sizeof(link), "%s/latest", root);
+	unlink(link);
+	if (symlink(strrchr(rep->dir, '/') + 1, link))
+		info("rig: cannot link %s: %s", link, strerror(errno));
+	printf("TAP version 13\n");
+	fflush(stdout);
+}
+
+void report_add(struct report *rep, const char *name, bool ok, double secs,
+		const char *why, const char *diag, const struct titles *t)
+{
+	struct result *res;
+	int i;
+
+	if (rep->n == rep->cap) {
+		rep->cap = rep->cap ? rep->cap * 2 : 32;
+		rep->res = realloc(rep->res, rep->cap * sizeof(*rep->res));
+		if (!rep->res)
+			die("out of memory");
+	}
+	res = &rep->res[rep->n++];
+	memset(res, 0, sizeof(*res));
+	res->name = xstrdup(name);
+	res->ok = ok;
+	res->seconds = secs;
+	res->why = xstrdup(why);
+	res->diag = xstrdup(diag);
+	for (i = 0; t && i < t->n; i++)
+		titles_add(&res->titles, t->t[i]);
+
+	printf("%s %d - %s (%.1f s)\n", ok ? "ok" : "not ok", rep->n, name, secs);
+	if (diag && *diag)
+		printf("# %s\n", diag);
+	if (!ok && why && *why)
+		printf("# FAIL: %s\n", why);
+	for (i = 0; t && i < t->n; i++)
+		printf("# console: %s\n", t->t[i]);
+	fflush(stdout);
+}
+
+static void xml(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+/* Writes junit.xml, prints the plan and the closing line; returns failures. */
+int report_close(struct report *rep)
+{
+	char path[600];
+	int i, j, failed = 0;
+	double total = 0;
+	FILE *f;
+
+	for (i = 0; i < rep->n; i++) {
+		failed += !rep->res[i].ok;
+		total += rep->res[i].seconds;
+	}
+	snprintf(path, sizeof(path), "%s/junit.xml", rep->dir);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s", path);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuite name=\"memory-hotplug\" tests=\"%d\" failures=\"%d\" time=\"%.1f\">\n",
+		rep->n, failed, total);
+	fprintf(f, "  <properties><property name=\"base\" value=\"");
+	xml(f, base_version);
+	fprintf(f, "\"/></properties>\n");
+	for (i = 0; i < rep->n; i++) {
+		struct result *r = &rep->res[i];
+
+		fprintf(f, "  <testcase name=\"");
+		xml(f, r->name);
+		fprintf(f, "\" time=\"%.1f\">\n", r->seconds);
+		if (!r->ok) {
+			fprintf(f, "    <failure message=\"");
+			xml(f, r->why);
+			fprintf(f, "\">");
+			for (j = 0; j < r->titles.n; j++) {
+				xml(f, r->titles.t[j]);
+				fputc('\n', f);
+			}
+			fprintf(f, "</failure>\n");
+		}
+		fprintf(f, "    <system-out>");
+		xml(f, r->diag);
+		fprintf(f, "</system-out>\n  </testcase>\n");
+	}
+	fprintf(f, "</testsuite>\n");
+	fclose(f);
+	printf("1..%d\n", rep->n);
+	printf("# results: %s\n", rep->dir);
+	printf("%d passed, %d failed\n", rep->n - failed, failed);
+	fflush(stdout);
+	for (i = 0; i < rep->n; i++) {
+		free(rep->res[i].name);
+		free(rep->res[i].why);
+		free(rep->res[i].diag);
+		titles_free(&rep->res[i].titles);
+	}
+	free(rep->res);
+	return failed;
+}

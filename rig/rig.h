@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host rig: boots a kernel in QEMU, drives memory and CPU hotplug
+ * through QMP and the guest agent, and turns the console into verdicts.
+ */
+#ifndef RIG_H
+#define RIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct json_object;
+struct json_tokener;
+
+#define MAX_ARGS	8
+#define MAX_TITLES	64
+#define MAX_DEVICES	8
+#define MAX_ARCHES	8
+
+/* util.c */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double now(void);
+int parse_size(const char *s, unsigned long long *out);
+int parse_delta(const char *s, long long *out);
+void fmt_size(unsigned long long bytes, char *buf, size_t len);
+char *xstrdup(const char *s);
+bool stop_requested(void);
+void install_signal_handlers(void);
+
+/* arch.c: one row of arches.tbl */
+struct arch {
+	char name[16];
+	char karch[16];
+	char cross[64];
+	char image[128];
+	char qemu[64];
+	char cpu[32];
+	char machine[96];
+	char console[16];
+	char accel[64];
+};
+
+int arch_load(const char *table, const char *name, struct arch *out);
+
+/* scenario.c: a scenario file, validated */
+enum verb {
+	V_DIMM_ADD,
+	V_DIMM_DEL,
+	V_ONLINE,
+	V_OFFLINE,
+	V_VMEM_RESIZE,
+	V_EXPECT_MEMTOTAL,
+	V_EXPECT_LOCKDEP,
+	V_WRITE,
+	V_NR_VERBS
+};
+
+struct step {
+	enum verb verb;
+	int line;
+	int nargs;
+	char *args[MAX_ARGS];
+};
+
+struct vmem_dev {
+	char id[32];
+	unsigned long long size;
+};
+
+struct scenario {
+	char *path;
+	char *name;
+	char *arches[MAX_ARCHES];
+	int narches;
+	int cpus;
+	unsigned long long memory;
+	unsigned long long maxmem;
+	int slots;
+	struct vmem_dev vmem[MAX_DEVICES];
+	int nvmem;
+	char *cmdline;
+	int timeout;
+	struct step *steps;
+	int nsteps;
+};
+
+const char *verb_name(enum verb v);
+int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
+bool scenario_for_arch(const struct scenario *sc, const char *arch);
+void scenario_free(struct scenario *sc);
+
+/* scan.c: console verdicts */
+struct titles {
+	int n;
+	char *t[MAX_TITLES];
+};
+
+void scan_text(const char *text, struct titles *out);
+int scan_file(const char *path, struct titles *out);
+void titles_add(struct titles *t, const char *title);
+void titles_free(struct titles *t);
+
+/* vm.c: one QEMU instance and its three channels */
+struct event {
+	char name[48];
+	char device[64];
+	double when;
+};
+
+struct vm {
+	pid_t pid;
+	int qmp_fd, agent_fd, con_fd;
+	FILE *console_log, *qmp_log, *agent_log;
+	struct json_tokener *tok;
+	struct json_object *reply;	/* last QMP command response */
+	struct event events[64];
+	int nevents;
+	char agent_buf[65536];
+	size_t agent_len;
+	char con_tail[4096];
+	size_t con_tail_len;
+	char dir[512];
+	char err[512];
+	double started, ready_at;
+	char guest[128];
+	unsigned long block_size;
+	bool dead;
+};
+
+struct boot {
+	const struct arch *arch;
+	const struct scenario *sc;
+	const char *kernel;
+	const char *initrd;
+	const char *dir;
+};
+
+int vm_start(struct vm *vm, const struct boot *b);
+int vm_wait_ready(struct vm *vm, int timeout);
+int vm_pump(struct vm *vm, int timeout_ms);
+void vm_stop(struct vm *vm);
+void vm_console_tail(struct vm *vm, FILE *out, int lines);
+
+/* qmp.c */
+int qmp_handle(struct vm *vm, struct json_object *msg);
+struct json_object *qmp_cmd(struct vm *vm, const char *execute,
+			    struct json_object *args, int timeout);
+int qmp_wait_event(struct vm *vm, const char *name, const char *device,
+		   int timeout, char *which, size_t len);
+int qmp_get_size(struct vm *vm, const char *id, const char *prop,
+		 unsigned long long *out);
+int qmp_device_range(struct vm *vm, const char *id,
+		     unsigned long long *addr, unsigned long long *size);
+
+/* agent.c */
+int agent_line(struct vm *vm, char *line, size_t len, int timeout);
+int agent_cmd(struct vm *vm, char *out, size_t len, int timeout,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+long agent_field(const char *reply, const char *key);
+
+/* steps.c: what a scenario does */
+struct counts {
+	long blocks_onlined;
+	long blocks_offlined;
+	long dimms_added;
+	long dimms_removed;
+	unsigned long long vmem_plugged;
+	unsigned long long vmem_unplugged;
+	long checks;
+};
+
+struct run {
+	struct vm *vm;
+	const struct scenario *sc;
+	struct counts counts;
+	long memtotal_kb;		/* at READY */
+	char why[1024];
+	FILE *report;			/* human progress, may be NULL */
+};
+
+int step_run(struct run *r, const struct step *s);
+int run_final_checks(struct run *r);
+int run_baseline(struct run *r);
+
+/* report.c: TAP, junit.xml, results directory */
+struct result {
+	char *name;
+	bool ok;
+	double seconds;
+	char *why;
+	char *diag;
+	struct titles titles;
+};
+
+struct report {
+	char dir[512];
+	int n, cap;
+	struct result *res;
+	int tap_no;
+};
+
+void report_open(struct report *rep, const char *root);
+void report_add(struct report *rep, const char *name, bool ok, double secs,
+		const char *why, const char *diag, const struct titles *t);
+int report_close(struct report *rep);
+
+/* main.c helpers shared with the runners */
+extern const char *base_version;
+
+#endif

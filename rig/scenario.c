@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scenario files: "key = value" lines set the machine shape, every other
+ * line is a step "verb arg...".  The format is documented in
+ * docs/scenarios.md.  Everything is validated before anything runs; an
+ * error names the file, the line and the key or verb.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rig.h"
+
+/*
+ * Argument kinds: n = device id (letters, digits, '-', '_'), z = size,
+ * s = size or 0,
+ * d = signed size delta, t = online type, r = expected unplug result,
+ * p = absolute guest path, v = value (escapes as in docs/agent.md),
+ * e = "ok" or an errno name.
+ * An upper-case kind is optional.
+ */
+static const struct verb_def {
+	const char *name;
+	const char *args;
+	const char *usage;
+} verbs[V_NR_VERBS] = {
+	[V_DIMM_ADD] = { "dimm_add", "nz", "dimm_add ID SIZE" },
+	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error]" },
+	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
+	[V_OFFLINE] = { "offline", "n", "offline ID" },
+	[V_VMEM_RESIZE] = { "vmem_resize", "ns", "vmem_resize ID SIZE" },
+	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
+	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
+	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
+};
+
+static const char *const online_types[] = {
+	"online", "online_movable", "online_kernel", NULL
+};
+
+static const char *const unplug_results[] = { "deleted", "error", NULL };
+
+const char *verb_name(enum verb v)
+{
+	return verbs[v].name;
+}
+
+struct parse {
+	const char *path;
+	int line;
+	char *err;
+	size_t len;
+};
+
+static int perr(struct parse *p, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	n = snprintf(p->err, p->len, "%s:%d: ", p->path, p->line);
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->len > n ? p->len - n : 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+static bool is_id(const char *s)
+{
+	if (!*s || strlen(s) >= 32)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+static int check_arg(struct parse *p, const char *verb, char kind, const char *a)
+{
+	unsigned long long z;
+	long long d;
+
+	switch (tolower(kind)) {
+	case 'n':
+		if (!is_id(a))
+			return perr(p, "%s: '%s' is not a device id", verb, a);
+		return 0;
+	case 'z':
+		if (parse_size(a, &z) || !z)
+			return perr(p, "%s: '%s' is not a size (like 512M or 1G)", verb, a);
+		return 0;
+	case 's':
+		if (parse_size(a, &z))
+			return perr(p, "%s: '%s' is not a size (like 0, 512M or 1G)", verb, a);
+		return 0;
+	case 'd':
+		if (parse_delta(a, &d))
+			return perr(p, "%s: '%s' is not a size change (like +1G, -512M, 0)", verb, a);
+		return 0;
+	case 't':
+		if (!in_list(a, online_types))
+			return perr(p, "%s: '%s' is not an online type (online, online_movable, online_kernel)", verb, a);
+		return 0;
+	case 'p':
+		if (a[0] != '/')
+			return perr(p, "%s: '%s' is not an absolute path", verb, a);
+		return 0;
+	case 'v':
+		return 0;
+	case 'e':
+		if (strcmp(a, "ok") && (a[0] != 'E' || strspn(a + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(a + 1) || !a[1]))
+			return perr(p, "%s: '%s' is not 'ok' or an errno name like EINVAL", verb, a);
+		return 0;
+	case 'r':
+		if (!in_list(a, unplug_results))
+			return perr(p, "%s: '%s' is not an unplug result (deleted, error)", verb, a);
+		return 0;
+	}
+	return perr(p, "%s: internal: bad argument kind", verb);
+}
+
+static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok)
+{
+	const struct verb_def *def = NULL;
+	struct step *s;
+	size_t i, required = 0, max;
+	int v;
+
+	for (v = 0; v < V_NR_VERBS; v++)
+		if (!strcmp(tok[0], verbs[v].name))
+			def = &verbs[v];
+	if (!def)
+		return perr(p, "unknown step '%s'", tok[0]);
+	max = strlen(def->args);
+	for (i = 0; i < max; i++)
+		required += isupper((unsigned char)def->args[i]) ? 0 : 1;
+	if ((size_t)ntok - 1 < required || (size_t)ntok - 1 > max)
+		return perr(p, "%s: wrong number of arguments (usage: %s)", tok[0], def->usage);
+	for (i = 1; i < (size_t)ntok; i++)
+		if (check_arg(p, tok[0], def->args[i - 1], tok[i]))
+			return -1;
+
+	s = realloc(sc->steps, (sc->nsteps + 1) * sizeof(*s));
+	if (!s)
+		die("out of memory");
+	sc->steps = s;
+	s = &sc->steps[sc->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->verb = def - verbs;
+	s->line = p->line;
+	s->nargs = ntok - 1;
+	for (i = 1; i < (size_t)ntok; i++)
+		s->args[i - 1] = xstrdup(tok[i]);
+	return 0;
+}
+
+static int parse_int(struct parse *p, const char *key, const char *v, int lo, int hi, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return perr(p, "%s: '%s' is not a number from %d to %d", key, v, lo, hi);
+	*out = n;
+	return 0;
+}
+
+static int parse_key(struct parse *p, struct scenario *sc, const char *key, char *val)
+{
+	char *tok, *save = NULL;
+
+	if (!strcmp(key, "name")) {
+		if (!is_id(val))
+			return perr(p, "name: '%s' is not a plain name", val);
+		free(sc->name);
+		sc->name = xstrdup(val);
+	} else if (!strcmp(key, "arches")) {
+		for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+			if (sc->narches == MAX_ARCHES)
+				return perr(p, "arches: too many");
+			sc->arches[sc->narches++] = xstrdup(tok);
+		}
+	} else if (!strcmp(key, "cpus")) {
+		return parse_int(p, key, val, 1, 8, &sc->cpus);
+	} else if (!strcmp(key, "slots")) {
+		return parse_int(p, key, val, 0, 32, &sc->slots);
+	} else if (!strcmp(key, "timeout")) {
+		return parse_int(p, key, val, 10, 3600, &sc->timeout);
+	} else if (!strcmp(key, "memory") || !strcmp(key, "maxmem")) {
+		if (parse_size(val, key[1] == 'e' ? &sc->memory : &sc->maxmem))
+			return perr(p, "%s: '%s' is not a size (like 512M or 8G)", key, val);
+	} else if (!strcmp(key, "cmdline")) {
+		free(sc->cmdline);
+		sc->cmdline = xstrdup(val);
+	} else if (!strcmp(key, "virtio_mem")) {
+		struct vmem_dev *d = &sc->vmem[sc->nvmem];
+		char *id = strtok_r(val, " \t", &save);
+		char *size = strtok_r(NULL, " \t", &save);
+
+		if (sc->nvmem == MAX_DEVICES)
+			return perr(p, "virtio_mem: too many devices");
+		if (!id || !size || strtok_r(NULL, " \t", &save) || !is_id(id))
+			return perr(p, "virtio_mem: want 'ID SIZE', got '%s'", val);
+		if (parse_size(size, &d->size))
+			return perr(p, "virtio_mem: '%s' is not a size", size);
+		snprintf(d->id, sizeof(d->id), "%s", id);
+		sc->nvmem++;
+	} else {
+		return perr(p, "unknown key '%s' (keys: name arches cpus memory slots maxmem virtio_mem cmdline timeout)", key);
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
+{
+	struct parse p = { .path = path, .err = err, .len = len };
+	char buf[1024], *line, *eq, *tok[MAX_ARGS + 2], *save;
+	const char *base;
+	int ntok, rc = 0;
+	FILE *fp;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->path = xstrdup(path);
+	sc->cpus = 2;
+	sc->memory = 512ULL << 20;
+	sc->timeout = 300;
+	fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (!rc && fgets(buf, sizeof(buf), fp)) {
+		p.line++;
+		if (!strchr(buf, '\n') && !feof(fp)) {
+			rc = perr(&p, "line too long");
+			break;
+		}
+		line = strchr(buf, '#');
+		if (line)
+			*line = '\0';
+		line = trim(buf);
+		if (!*line)
+			continue;
+		eq = strchr(line, '=');
+		if (eq) {
+			*eq = '\0';
+			rc = parse_key(&p, sc, trim(line), trim(eq + 1));
+			continue;
+		}
+		ntok = 0;
+		save = NULL;
+		for (tok[0] = strtok_r(line, " \t", &save); tok[ntok] && ntok <= MAX_ARGS;)
+			tok[++ntok] = strtok_r(NULL, " \t", &save);
+		if (ntok > MAX_ARGS)
+			rc = perr(&p, "%s: too many arguments", tok[0]);
+		else
+			rc = parse_step(&p, sc, tok, ntok);
+	}
+	fclose(fp);
+	if (rc)
+		return rc;
+	p.line = 0;
+	if (!sc->name) {
+		base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		sc->name = xstrdup(base);
+		if (strchr(sc->name, '.'))
+			*strchr(sc->name, '.') = '\0';
+	}
+	if (!sc->narches)
+		return perr(&p, "no 'arches' key: say which architectures the scenario is for");
+	if (sc->slots && sc->maxmem <= sc->memory)
+		return perr(&p, "maxmem must be larger than memory when slots are given");
+	if (sc->nvmem && sc->maxmem <= sc->memory)
+		return perr(&p, "virtio_mem needs maxmem larger than memory");
+	return 0;
+}
+
+bool scenario_for_arch(const struct scenario *sc, const char *arch)
+{
+	int i;
+
+	for (i = 0; i < sc->narches; i++)
+		if (!strcmp(sc->arches[i], arch))
+			return true;
+	return false;
+}
+
+void scenario_free(struct scenario *sc)
+{
+	int i, j;
+
+	for (i = 0; i < sc->nsteps; i++)
+		for (j = 0; j < sc->steps[i].nargs; j++)
+			free(sc->steps[i].args[j]);
+	for (i = 0; i < sc->narches; i++)
+		free(sc->arches[i]);
+	free(sc->steps);
+	free(sc->path);
+	free(sc->name);
+	free(sc->cmdline);
+	memset(sc, 0, sizeof(*sc));
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Small helpers: messages, clocks, sizes, signals. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rig.h"
+
+static volatile sig_atomic_t stop_signal;
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rig: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+void info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+/* "512M", "1G", "4096", "2k": bytes.  Returns -1 on anything else. */
+int parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'G': case 'g':
+		v <<= 10;
+		/* fall through */
+	case 'M': case 'm':
+		v <<= 10;
+		/* fall through */
+	case 'K': case 'k':
+		v <<= 10;
+		end++;
+		break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "+1G", "-512M", "0": a signed size. */
+int parse_delta(const char *s, long long *out)
+{
+	unsigned long long v;
+	int sign = 1;
+
+	if (*s == '+' || *s == '-')
+		sign = *s++ == '-' ? -1 : 1;
+	if (parse_size(s, &v))
+		return -1;
+	*out = sign * (long long)v;
+	return 0;
+}
+
+void fmt_size(unsigned long long bytes, char *buf, size_t len)
+{
+	if (bytes && !(bytes % (1ULL << 30)))
+		snprintf(buf, len, "%lluG", bytes >> 30);
+	else if (bytes && !(bytes % (1ULL << 20)))
+		snprintf(buf, len, "%lluM", bytes >> 20);
+	else
+		snprintf(buf, len, "%llu", bytes);
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+bool stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
+void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the kernel for one architecture and one variant of the series:
+# tinyconfig + configs/*.config fragments (merge_config.sh), verified;
+# out-of-tree build with ccache; symbol check.  The image, System.map and
+# .config land in build/kernels/VARIANT/ARCH/.  Nothing is rebuilt when no
+# input (base, series, fragments, arch row) changed.
+set -euo pipefail
+
+arch=${1:?arch}
+variant=${2:-main}
+src=build/src
+obj=build/obj/$arch
+out=build/kernels/$variant/$arch
+
+die() { echo "kernel: $arch: $*" >&2; exit 1; }
+
+row=$(awk -v a="$arch" '$1 == a' arches.tbl)
+[ -n "$row" ] || die "unknown architecture (arches.tbl has: $(awk '!/^#/ && NF { printf "%s ", $1 }' arches.tbl))"
+read -r _ karch cross image _ <<<"$row"
+[ "$cross" = - ] && cross=
+
+fragments="configs/base.config configs/lockdep.config configs/mm.config configs/$arch.config"
+[ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null && die "${cross}gcc not found (run 'make deps')"
+
+scripts/series.sh apply "$variant"
+
+inputs=$( { git -C "$src" rev-parse HEAD; cat $fragments configs/symbols.tbl; echo "$row"; } |
+	  sha256sum | cut -c1-16)
+if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && [ -f "$out/image" ]; then
+	echo "kernel: $arch/$variant is up to date"
+	exit 0
+fi
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=/
+export CCACHE_NOHASHDIR=1
+export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
+export CCACHE_MAXSIZE=10G
+export KBUILD_BUILD_TIMESTAMP="$(git -C "$src" log -1 --format=%cd base)"
+export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
+
+kmake() {
+	make -C "$src" O="$PWD/$obj" ARCH="$karch" CROSS_COMPILE="$cross" \
+		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" "$@"
+}
+
+mkdir -p "$obj" "$out"
+echo "kernel: $arch/$variant: configuring (tinyconfig + ${fragments//configs\//})"
+kmake -s tinyconfig >/dev/null
+"$src"/scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" $fragments >/dev/null
+kmake -s olddefconfig >/dev/null
+
+# merge_config.sh silently drops options whose dependencies are unmet.
+dropped=$(cat $fragments | awk -v cfg="$obj/.config" '
+	BEGIN { while ((getline l < cfg) > 0) have[l] = 1 }
+	/^CONFIG_/ { if (!($0 in have)) print "  " $0 }
+	/^# CONFIG_.* is not set/ {
+		sym = $2
+		if ((sym "=y") in have || (sym "=m") in have) print "  " $0
+	}')
+[ -z "$dropped" ] || die "the merged configuration lost requested options:
+$dropped"
+
+log=$obj/build.log
+echo "kernel: $arch/$variant: building (log: $log)"
+start=$(date +%s)
+set +e
+kmake -j"$(nproc)" all 2>&1 | tee "$log" | awk -v start="$start" '
+	/^  (CC|AS|LD|AR)/ { n++ }
+	{
+		now = systime()
+		if (now - last >= 30) {
+			printf "kernel: ... %d objects, %d s\n", n, now - start
+			fflush(); last = now
+		}
+	}'
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" != 0 ]; then
+	grep -E 'error|Error' "$log" | head -20 >&2
+	tail -20 "$log" >&2
+	die "build failed (full log: $log)"
+fi
+
+missing=$(awk -v a="$arch" '!/^#/ && NF && ($1 == "*" || $1 == a) { print $2 }' configs/symbols.tbl |
+	while read -r sym; do
+		grep -q " $sym\$" "$obj/System.map" || echo "  $sym"
+	done)
+[ -z "$missing" ] || die "the kernel lacks code paths this project tests (not in System.map):
+$missing"
+
+cp "$obj/$image" "$out/image"
+cp "$obj/System.map" "$obj/.config" "$out/"
+cp "$obj/usr/gen_init_cpio" "$out/" 2>/dev/null || true
+git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+echo "$inputs" >"$out/inputs"
+echo "kernel: $arch/$variant: built in $(( $(date +%s) - start )) s"
