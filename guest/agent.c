@@ -201,6 +201,29 @@ static int cmd_write(char **argv, int argc)
 	return 0;
 }
 
+/*
+ * bgwrite PATH VALUE: the write happens in a child process, so that a
+ * write that crashes or blocks its task (provoked reports) leaves the
+ * agent alive.
+ */
+static int cmd_bgwrite(char **argv, int argc)
+{
+	static char buf[LINE_MAX_LEN];
+	size_t len;
+	pid_t pid;
+
+	if (argc != 3)
+		return fail(EINVAL, "usage: bgwrite PATH VALUE");
+	len = unescape(argv[2], buf, sizeof(buf));
+	pid = fork();
+	if (pid < 0)
+		return fail(errno, "fork");
+	if (!pid)
+		_exit(write_file(argv[1], buf, len) ? 1 : 0);
+	add("OK pid=%d", pid);
+	return 0;
+}
+
 static long block_size(void)
 {
 	char buf[64];
@@ -376,6 +399,7 @@ static const struct command {
 	const char *name;
 	int (*fn)(char **argv, int argc);
 } commands[] = {
+	{ "bgwrite", cmd_bgwrite },
 	{ "blocks", cmd_blocks },
 	{ "lockdep", cmd_lockdep },
 	{ "mark", cmd_mark },
@@ -462,6 +486,7 @@ int main(void)
 
 	setup();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);	/* children are reaped by the kernel */
 	port = open_port();
 	if (!port) {
 		kmsg("rig: agent: no virtio port named " PORT_NAME "\n");

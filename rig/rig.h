@@ -55,6 +55,8 @@ enum verb {
 	V_EXPECT_MEMTOTAL,
 	V_EXPECT_LOCKDEP,
 	V_WRITE,
+	V_BG_WRITE,
+	V_WAIT_CONSOLE,
 	V_NR_VERBS
 };
 
@@ -122,6 +124,8 @@ struct vm {
 	size_t agent_len;
 	char con_tail[4096];
 	size_t con_tail_len;
+	char *con_all;			/* everything the console printed */
+	size_t con_all_len, con_all_cap;
 	char dir[512];
 	char err[512];
 	double started, ready_at;

@@ -18,7 +18,7 @@
  * s = size or 0,
  * d = signed size delta, t = online type, r = expected unplug result,
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
- * e = "ok" or an errno name.
+ * e = "ok" or an errno name, i = seconds (1..3600).
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -34,6 +34,8 @@ static const struct verb_def {
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
+	[V_BG_WRITE] = { "bg_write", "pv", "bg_write PATH VALUE" },
+	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 };
 
 static const char *const online_types[] = {
@@ -109,6 +111,10 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 't':
 		if (!in_list(a, online_types))
 			return perr(p, "%s: '%s' is not an online type (online, online_movable, online_kernel)", verb, a);
+		return 0;
+	case 'i':
+		if (atoi(a) < 1 || atoi(a) > 3600 || strspn(a, "0123456789") != strlen(a))
+			return perr(p, "%s: '%s' is not a number of seconds (1..3600)", verb, a);
 		return 0;
 	case 'p':
 		if (a[0] != '/')

@@ -326,6 +326,41 @@ static int write_file(struct run *r, const struct step *s)
 	return 0;
 }
 
+/* bg_write PATH VALUE: the guest writes from a child process. */
+static int bg_write(struct run *r, const struct step *s)
+{
+	char reply[256];
+
+	return ok(r, reply, sizeof(reply), "bgwrite %s %s", s->args[0], s->args[1]);
+}
+
+/* wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the console. */
+static int wait_console(struct run *r, const struct step *s)
+{
+	int timeout = s->nargs > 1 ? atoi(s->args[1]) : STEP_TIMEOUT;
+	double deadline = now() + timeout;
+	char text[256], *o = text;
+	const char *i;
+
+	for (i = s->args[0]; *i && o < text + sizeof(text) - 1; i++) {
+		if (i[0] == '\\' && i[1] == 's') {
+			*o++ = ' ';
+			i++;
+		} else {
+			*o++ = *i;
+		}
+	}
+	*o = '\0';
+	while (!r->vm->con_all || !strstr(r->vm->con_all, text)) {
+		if (now() > deadline)
+			return fail(r, "'%s' did not appear on the console in %d s", text, timeout);
+		if (vm_pump(r->vm, 200))
+			return vm_fail(r, "wait_console");
+	}
+	r->counts.checks++;
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -351,6 +386,10 @@ int step_run(struct run *r, const struct step *s)
 		return expect_lockdep(r);
 	case V_WRITE:
 		return write_file(r, s);
+	case V_BG_WRITE:
+		return bg_write(r, s);
+	case V_WAIT_CONSOLE:
+		return wait_console(r, s);
 	case V_NR_VERBS:
 		break;
 	}

@@ -258,6 +258,15 @@ static void console_data(struct vm *vm, const char *buf, size_t n)
 	size_t keep;
 
 	fwrite(buf, 1, n, vm->console_log);
+	if (vm->con_all_len + n + 1 > vm->con_all_cap) {
+		vm->con_all_cap = (vm->con_all_len + n + 1) * 2;
+		vm->con_all = realloc(vm->con_all, vm->con_all_cap);
+		if (!vm->con_all)
+			die("out of memory");
+	}
+	memcpy(vm->con_all + vm->con_all_len, buf, n);
+	vm->con_all_len += n;
+	vm->con_all[vm->con_all_len] = '\0';
 	if (n >= sizeof(vm->con_tail)) {
 		memcpy(vm->con_tail, buf + n - sizeof(vm->con_tail), sizeof(vm->con_tail));
 		vm->con_tail_len = sizeof(vm->con_tail);
@@ -451,6 +460,9 @@ void vm_stop(struct vm *vm)
 	if (vm->reply)
 		json_object_put(vm->reply);
 	vm->reply = NULL;
+	free(vm->con_all);
+	vm->con_all = NULL;
+	vm->con_all_len = vm->con_all_cap = 0;
 	if (vm->tok)
 		json_tokener_free(vm->tok);
 	vm->tok = NULL;

@@ -6,6 +6,8 @@
 # .config land in build/kernels/VARIANT/ARCH/.  Nothing is rebuilt when no
 # input (base, series, fragments, arch row) changed.
 set -euo pipefail
+# Our own make's ARCH= (x86_64, ppc64le) is not the kernel's ARCH=.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 arch=${1:?arch}
 variant=${2:-main}
@@ -65,18 +67,21 @@ $dropped"
 log=$obj/build.log
 echo "kernel: $arch/$variant: building (log: $log)"
 start=$(date +%s)
-set +e
-kmake -j"$(nproc)" all 2>&1 | tee "$log" | awk -v start="$start" '
-	/^  (CC|AS|LD|AR)/ { n++ }
-	{
-		now = systime()
-		if (now - last >= 30) {
-			printf "kernel: ... %d objects, %d s\n", n, now - start
-			fflush(); last = now
-		}
-	}'
-rc=${PIPESTATUS[0]}
-set -e
+touch "$obj/.build-start"
+kmake -j"$(nproc)" all >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+while kill -0 $pid 2>/dev/null; do
+	for _ in 1 2 3 4 5 6; do
+		sleep 5
+		kill -0 $pid 2>/dev/null || break
+	done
+	kill -0 $pid 2>/dev/null || break
+	echo "kernel: $arch/$variant: $(find "$obj" -name '*.o' -newer "$obj/.build-start" | wc -l) objects compiled, $(( $(date +%s) - start )) s"
+done
+rc=0
+wait $pid || rc=$?
+trap - EXIT
 if [ "$rc" != 0 ]; then
 	grep -E 'error|Error' "$log" | head -20 >&2
 	tail -20 "$log" >&2
