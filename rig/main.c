@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "rig.h"
 
@@ -73,7 +75,7 @@ static bool file_exists(const char *path)
 	return !stat(path, &st);
 }
 
-/* Boot, run every step, stop, judge.  Returns true when the scenario passed. */
+/* Boot, run every step, stop, judge; the result goes into the report. */
 static void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
 			 const struct scenario *sc)
 {
@@ -157,6 +159,60 @@ out:
 	if (stop_requested()) {
 		report_close(rep);
 		exit(130);
+	}
+}
+
+/*
+ * KVM is used only where it demonstrably boots a guest: /dev/kvm can exist
+ * on a host whose CPU cannot run one.  The answer is kept in
+ * build/accel-ARCH; RIG_ACCEL in the environment overrides everything.
+ */
+static void choose_accel(const struct opts *o, struct arch *arch)
+{
+	struct scenario probe = { .name = "kvm-probe", .cpus = 1, .memory = 256ULL << 20,
+				  .timeout = 30 };
+	char path[600], dir[600], *cached;
+	struct boot b = { .arch = arch, .sc = &probe, .dir = dir };
+	char kernel[600], initrd[600];
+	struct utsname u;
+	struct vm vm;
+	bool works;
+	FILE *f;
+
+	if (getenv("RIG_ACCEL"))
+		return;
+	uname(&u);
+	if (strcmp(u.machine, arch->name) || access("/dev/kvm", R_OK | W_OK))
+		return;
+	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
+	cached = slurp_line(path);
+	if (cached) {
+		snprintf(arch->accel, sizeof(arch->accel), "%s", cached);
+		free(cached);
+		return;
+	}
+	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image", o->build, o->variant, arch->name);
+	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
+	snprintf(dir, sizeof(dir), "%s/kvm-probe-%s", o->build, arch->name);
+	if (!file_exists(kernel) || !file_exists(initrd))
+		return;
+	b.kernel = kernel;
+	b.initrd = initrd;
+	mkdir(dir, 0755);
+	info("rig: %s: probing whether KVM boots a guest here", arch->name);
+	snprintf(path, sizeof(path), "%s", arch->accel);
+	snprintf(arch->accel, sizeof(arch->accel), "kvm");
+	works = !vm_start(&vm, &b) && !vm_wait_ready(&vm, 20);
+	vm_stop(&vm);
+	if (!works)
+		snprintf(arch->accel, sizeof(arch->accel), "%s", path);
+	info("rig: %s: %s", arch->name, works ? "KVM works, using it" :
+	     "KVM does not boot a guest here, using TCG");
+	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", arch->accel);
+		fclose(f);
 	}
 }
 
@@ -362,6 +418,7 @@ int main(int argc, char **argv)
 		run_fixtures(&rep, o.fixtures);
 	for (i = 0; i < o.narches; i++) {
 		arch_load("arches.tbl", o.arches[i], &arch);
+		choose_accel(&o, &arch);
 		for (j = 0; j < nsc; j++)
 			if (scenario_for_arch(&sc[j], arch.name))
 				run_scenario(&rep, &o, &arch, &sc[j]);

@@ -194,6 +194,7 @@ static int accept_all(struct vm *vm, int lfd[3], int *fds[3], int timeout)
 int vm_start(struct vm *vm, const struct boot *b)
 {
 	int lfd[3], *fds[3] = { &vm->con_fd, &vm->qmp_fd, &vm->agent_fd };
+	struct json_object *ret;
 	struct argv a = { 0 };
 	char path[600];
 	int i, out;
@@ -250,7 +251,13 @@ int vm_start(struct vm *vm, const struct boot *b)
 	close(lfd[0]);
 	close(lfd[1]);
 	close(lfd[2]);
-	return i;
+	if (i)
+		return i;
+	ret = qmp_cmd(vm, "qmp_capabilities", NULL, 30);
+	if (!ret)
+		return -1;
+	json_object_put(ret);
+	return 0;
 }
 
 static void console_data(struct vm *vm, const char *buf, size_t n)

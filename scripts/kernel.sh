@@ -90,7 +90,10 @@ fi
 
 missing=$(awk -v a="$arch" '!/^#/ && NF && ($1 == "*" || $1 == a) { print $2 }' configs/symbols.tbl |
 	while read -r sym; do
-		grep -q " $sym\$" "$obj/System.map" || echo "  $sym"
+		case $sym in
+		*:*)	"${cross}nm" "$obj/${sym%%:*}" 2>/dev/null | grep -c " ${sym#*:}\$" >/dev/null ;;
+		*)	grep -q " $sym\$" "$obj/System.map" ;;
+		esac || echo "  $sym"
 	done)
 [ -z "$missing" ] || die "the kernel lacks code paths this project tests (not in System.map):
 $missing"
