@@ -42,6 +42,8 @@ static const struct pattern {
 	{ "BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in %s", AT_TRACE },
 	{ "BUG: scheduling while atomic", "BUG: scheduling while atomic in %s", AT_TRACE },
 	{ "BUG: unable to handle", "BUG: unable to handle kernel access in %s", AT_IP },
+	{ "BUG: Unable to handle kernel", "BUG: unable to handle kernel access in %s", AT_IP },
+	{ "BUG: kernel NULL pointer dereference", "BUG: unable to handle kernel access in %s", AT_IP },
 	{ "BUG: Kernel NULL pointer dereference", "BUG: unable to handle kernel access in %s", AT_IP },
 	{ "Unable to handle kernel paging request", "BUG: unable to handle kernel access in %s", AT_IP },
 	{ "general protection fault", "general protection fault in %s", AT_IP },
@@ -151,8 +153,7 @@ struct lines {
 
 static bool report_end(const char *b)
 {
-	return !strncmp(b, "---[ end trace", 14) || !strncmp(b, "</TASK>", 7) ||
-		strstr(b, "irq event stamp:") || !strncmp(b, "rig: ", 5);
+	return !strncmp(b, "---[ end trace", 14) || !strncmp(b, "</TASK>", 7);
 }
 
 /* First interesting frame in the call trace that follows line i. */

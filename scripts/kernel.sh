@@ -25,6 +25,14 @@ read -r _ karch cross image _ <<<"$row"
 fragments="configs/base.config configs/lockdep.config configs/mm.config configs/$arch.config"
 [ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null && die "${cross}gcc not found (run 'make deps')"
 
+# One build at a time: the tree is checked out per variant.
+mkdir -p build
+exec 9>build/.kernel.lock
+if ! flock -n 9; then
+	echo "kernel: waiting for another kernel build to finish"
+	flock 9
+fi
+
 scripts/series.sh apply "$variant"
 
 inputs=$( { git -C "$src" rev-parse HEAD; cat $fragments configs/symbols.tbl; echo "$row"; } |
