@@ -15,6 +15,7 @@ B := build
 CFLAGS := -O2 -g -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
 RIG := $(B)/bin/rig
 SCENARIOS := $(sort $(wildcard scenarios/*.scn))
+PROVOKE ?= $(sort $(wildcard tests/provoke/lkdtm-*.scn tests/provoke/sysrq-*.scn))
 
 DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc \
@@ -23,7 +24,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
-.PHONY: all deps base tree export kernels initramfs rig run check lint clean
+.PHONY: all deps base tree export kernels initramfs rig run check fixtures lint clean
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -85,3 +86,9 @@ lint:
 
 clean:
 	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results
+
+# Record scanner fixtures from provoked reports (tests/provoke) on this
+# rig's kernels.  Review each log and write its .expect by hand.
+fixtures: rig kernels initramfs
+	@$(RIG) run $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
+		--record tests/fixtures $(PROVOKE)

@@ -30,6 +30,7 @@ struct opts {
 	const char *variant;
 	const char *build;
 	const char *fixtures;
+	const char *record;
 	bool human;
 };
 
@@ -73,6 +74,31 @@ static bool file_exists(const char *path)
 	struct stat st;
 
 	return !stat(path, &st);
+}
+
+/*
+ * Keep a console log as a scanner fixture: DIR/ARCH[-VARIANT]-NAME.log.
+ * Its .expect is written by whoever reviewed the log, never from the
+ * scanner's own output.
+ */
+static void record_fixture(const char *log, const char *dir, const char *arch,
+			   const char *variant, const char *name)
+{
+	char path[700], buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s%s%s-%s.log", dir, arch, strcmp(variant, "main") ? "-" : "",
+		 strcmp(variant, "main") ? variant : "", name);
+	in = fopen(log, "rb");
+	out = fopen(path, "wb");
+	if (!in || !out)
+		die("cannot record %s as %s", log, path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	info("rig: recorded %s", path);
 }
 
 /* Boot, run every step, stop, judge; the result goes into the report. */
@@ -144,6 +170,8 @@ out:
 	vm_stop(&vm);
 	snprintf(line, sizeof(line), "%s/console.log", dir);
 	scan_file(line, &titles);
+	if (o->record)
+		record_fixture(line, o->record, arch->name, o->variant, sc->name);
 	if (titles.n) {
 		if (passed)
 			snprintf(r.why, sizeof(r.why), "kernel console: %s%s", titles.t[0],
@@ -290,7 +318,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR] [SCENARIO...]\n"
-		"       rig run   [--arch A]... [--variant V] [--build DIR] SCENARIO...\n"
+		"       rig run   [--arch A]... [--variant V] [--build DIR] [--record DIR] SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -303,6 +331,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "variant", required_argument, NULL, 'v' },
 		{ "build", required_argument, NULL, 'b' },
 		{ "fixtures", required_argument, NULL, 'f' },
+		{ "record", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -325,6 +354,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->fixtures = optarg;
+			break;
+		case 'r':
+			o->record = optarg;
 			break;
 		default:
 			usage();
@@ -412,7 +444,7 @@ int main(int argc, char **argv)
 	base_version = slurp_line(path) ?: "unknown (run 'make base')";
 	install_signal_handlers();
 	snprintf(path, sizeof(path), "%s/results", o.build);
-	report_open(&rep, path);
+	report_open(&rep, path, o.human);
 	print_header(&o);
 	if (o.fixtures)
 		run_fixtures(&rep, o.fixtures);

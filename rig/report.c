@@ -13,7 +13,7 @@
 
 #include "rig.h"
 
-void report_open(struct report *rep, const char *root)
+void report_open(struct report *rep, const char *root, bool quiet)
 {
 	char id[64], link[600];
 	time_t t = time(NULL);
@@ -21,6 +21,7 @@ void report_open(struct report *rep, const char *root)
 	int i;
 
 	memset(rep, 0, sizeof(*rep));
+	rep->quiet = quiet;
 	localtime_r(&t, &tm);
 	strftime(id, sizeof(id), "%Y%m%d-%H%M%S", &tm);
 	mkdir(root, 0755);
@@ -35,8 +36,8 @@ void report_open(struct report *rep, const char *root)
 	unlink(link);
 	if (symlink(strrchr(rep->dir, '/') + 1, link))
 		info("rig: cannot link %s: %s", link, strerror(errno));
-	printf("TAP version 13\n");
-	fflush(stdout);
+	if (!quiet)
+		printf("TAP version 13\n");
 }
 
 void report_add(struct report *rep, const char *name, bool ok, double secs,
@@ -61,6 +62,8 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 	for (i = 0; t && i < t->n; i++)
 		titles_add(&res->titles, t->t[i]);
 
+	if (rep->quiet)
+		return;
 	printf("%s %d - %s (%.1f s)\n", ok ? "ok" : "not ok", rep->n, name, secs);
 	if (diag && *diag)
 		printf("# %s\n", diag);
@@ -130,7 +133,8 @@ int report_close(struct report *rep)
 	}
 	fprintf(f, "</testsuite>\n");
 	fclose(f);
-	printf("1..%d\n", rep->n);
+	if (!rep->quiet)
+		printf("1..%d\n", rep->n);
 	printf("# results: %s\n", rep->dir);
 	printf("%d passed, %d failed\n", rep->n - failed, failed);
 	fflush(stdout);

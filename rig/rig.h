@@ -181,6 +181,8 @@ struct run {
 	const struct scenario *sc;
 	struct counts counts;
 	long memtotal_kb;		/* at READY */
+	size_t step_off;		/* console length when the current step began */
+	size_t prev_step_off;		/* ... and when the step before it began */
 	char why[1024];
 	FILE *report;			/* human progress, may be NULL */
 };
@@ -203,10 +205,10 @@ struct report {
 	char dir[512];
 	int n, cap;
 	struct result *res;
-	int tap_no;
+	bool quiet;			/* no TAP on stdout (human report) */
 };
 
-void report_open(struct report *rep, const char *root);
+void report_open(struct report *rep, const char *root, bool quiet);
 void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t);
 int report_close(struct report *rep);

@@ -334,7 +334,11 @@ static int bg_write(struct run *r, const struct step *s)
 	return ok(r, reply, sizeof(reply), "bgwrite %s %s", s->args[0], s->args[1]);
 }
 
-/* wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the console. */
+/*
+ * wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the
+ * console in what was printed since the previous step started: the step
+ * before says what is expected to cause it.
+ */
 static int wait_console(struct run *r, const struct step *s)
 {
 	int timeout = s->nargs > 1 ? atoi(s->args[1]) : STEP_TIMEOUT;
@@ -351,7 +355,7 @@ static int wait_console(struct run *r, const struct step *s)
 		}
 	}
 	*o = '\0';
-	while (!r->vm->con_all || !strstr(r->vm->con_all, text)) {
+	while (!r->vm->con_all || !strstr(r->vm->con_all + r->prev_step_off, text)) {
 		if (now() > deadline)
 			return fail(r, "'%s' did not appear on the console in %d s", text, timeout);
 		if (vm_pump(r->vm, 200))
@@ -365,6 +369,8 @@ int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
 
+	r->prev_step_off = r->step_off;
+	r->step_off = r->vm->con_all_len;
 	snprintf(mark, sizeof(mark), "mark step %d: line %d %s", (int)(s - r->sc->steps) + 1,
 		 s->line, verb_name(s->verb));
 	agent_cmd(r->vm, r->why, sizeof(r->why), 10, "%s", mark);
