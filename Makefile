@@ -80,9 +80,13 @@ check: rig kernels initramfs
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
 		--fixtures tests/fixtures $(SCENARIOS)
 
-lint:
-	@$(B)/src/scripts/checkpatch.pl --no-tree --strict -q --terse \
-		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f rig/*.c rig/*.h guest/*.c
+# Kernel style for the rig and the agent.  They are userspace: rig.h defines
+# the attribute macros the kernel's headers would, and a signal flag is a
+# volatile sig_atomic_t by definition.
+CHECKPATCH_USERSPACE := SPDX_LICENSE_TAG,FILE_PATH_CHANGES,PREFER_DEFINED_ATTRIBUTE_MACRO,VOLATILE
+lint: base
+	@$(B)/src/scripts/checkpatch.pl --no-tree --strict -q --terse --max-line-length=100 \
+		--ignore $(CHECKPATCH_USERSPACE) -f rig/*.c rig/*.h guest/*.c
 
 clean:
 	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results

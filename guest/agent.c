@@ -25,6 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define fallthrough	__attribute__((__fallthrough__))
+
 #define PORT_NAME	"rig.agent"
 #define MEMDIR		"/sys/devices/system/memory"
 #define LINE_MAX_LEN	4096
@@ -97,7 +100,7 @@ static size_t unescape(const char *in, char *out, size_t max)
 				in += 2;
 				break;
 			}
-			/* fall through */
+			fallthrough;
 		default:
 			out[n++] = *in;
 		}
@@ -268,7 +271,7 @@ static int cmd_blocks(char **argv, int argc)
 	dir = opendir(MEMDIR);
 	if (!dir)
 		return fail(errno, MEMDIR);
-	while ((de = readdir(dir)) && n < sizeof(ids) / sizeof(ids[0])) {
+	while ((de = readdir(dir)) && n < ARRAY_SIZE(ids)) {
 		if (!strncmp(de->d_name, "memory", 6) && isdigit(de->d_name[6]))
 			ids[n++] = strtol(de->d_name + 6, NULL, 10);
 	}
@@ -277,7 +280,7 @@ static int cmd_blocks(char **argv, int argc)
 	add("OK bs=%ld", block_size());
 	for (i = 0; i < n; i++) {
 		if (block_state(ids[i], state, sizeof(state)))
-			strcpy(state, "gone");
+			snprintf(state, sizeof(state), "gone");
 		add(" %ld:%s", ids[i], state);
 	}
 	return 0;
@@ -296,8 +299,10 @@ static int cmd_meminfo(char **argv, int argc)
 	if (!f)
 		return fail(errno, "/proc/meminfo");
 	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "MemTotal: %ld kB", &total);
-		sscanf(line, "MemFree: %ld kB", &free_kb);
+		if (sscanf(line, "MemTotal: %ld kB", &total) == 1)
+			continue;
+		if (sscanf(line, "MemFree: %ld kB", &free_kb) == 1)
+			continue;
 	}
 	fclose(f);
 	add("OK memtotal_kb=%ld memfree_kb=%ld", total, free_kb);
@@ -339,13 +344,13 @@ static int cmd_set(char **argv, int argc)
 	return 0;
 }
 
-static void kmsg(const char *msg)
+static void log_kmsg(const char *msg)
 {
 	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		if (write(fd, msg, strlen(msg)) < 0)
-			perror("kmsg");
+			perror("/dev/kmsg");
 		close(fd);
 	}
 }
@@ -362,7 +367,7 @@ static int cmd_mark(char **argv, int argc)
 		strncat(buf, argv[i], sizeof(buf) - strlen(buf) - 2);
 		strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
 	}
-	kmsg(buf);
+	log_kmsg(buf);
 	add("OK");
 	return 0;
 }
@@ -424,13 +429,13 @@ static void dispatch(char *line)
 		fail(EINVAL, "empty command");
 		return;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(commands[i].name, argv[0])) {
 			commands[i].fn(argv, argc);
 			return;
 		}
 	}
-	fail(ENOSYS, argv[0]);
+	fail(EOPNOTSUPP, argv[0]);
 }
 
 static FILE *open_port(void)
@@ -489,12 +494,12 @@ int main(void)
 	signal(SIGCHLD, SIG_IGN);	/* children are reaped by the kernel */
 	port = open_port();
 	if (!port) {
-		kmsg("rig: agent: no virtio port named " PORT_NAME "\n");
+		log_kmsg("rig: agent: no virtio port named " PORT_NAME "\n");
 		reboot(RB_POWER_OFF);
 		return 1;
 	}
 	uname(&uts);
-	kmsg("rig: agent ready\n");
+	log_kmsg("rig: agent ready\n");
 	fprintf(port, "READY %s %s bs=%ld\n", uts.release, uts.machine,
 		block_size());
 	fflush(port);

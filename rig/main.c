@@ -88,8 +88,10 @@ static void record_fixture(const char *log, const char *dir, const char *arch,
 	FILE *in, *out;
 	size_t n;
 
-	snprintf(path, sizeof(path), "%s/%s%s%s-%s.log", dir, arch, strcmp(variant, "main") ? "-" : "",
-		 strcmp(variant, "main") ? variant : "", name);
+	bool main_series = !strcmp(variant, "main");
+
+	snprintf(path, sizeof(path), "%s/%s%s%s-%s.log", dir, arch, main_series ? "" : "-",
+		 main_series ? "" : variant, name);
 	in = fopen(log, "rb");
 	out = fopen(path, "wb");
 	if (!in || !out)
@@ -115,7 +117,8 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 	int i, boot_timeout = 240;
 
 	snprintf(name, sizeof(name), "%s/%s", arch->name, sc->name);
-	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image", o->build, o->variant, arch->name);
+	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image",
+		 o->build, o->variant, arch->name);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
 	snprintf(dir, sizeof(dir), "%s/%s-%s", rep->dir, arch->name, sc->name);
 	mkdir(dir, 0755);
@@ -144,7 +147,8 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 			goto out;
 		}
 		if (step_run(&r, s)) {
-			snprintf(line, sizeof(line), "line %d %s: %s", s->line, verb_name(s->verb), r.why);
+			snprintf(line, sizeof(line), "line %d %s: %s", s->line,
+				 verb_name(s->verb), r.why);
 			snprintf(r.why, sizeof(r.why), "%s", line);
 			goto out;
 		}
@@ -219,7 +223,8 @@ static void choose_accel(const struct opts *o, struct arch *arch)
 		free(cached);
 		return;
 	}
-	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image", o->build, o->variant, arch->name);
+	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image",
+		 o->build, o->variant, arch->name);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
 	snprintf(dir, sizeof(dir), "%s/kvm-probe-%s", o->build, arch->name);
 	if (!file_exists(kernel) || !file_exists(initrd))
@@ -286,7 +291,8 @@ static void run_fixtures(struct report *rep, const char *dir)
 		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(log) - 4), log);
 		snprintf(name, sizeof(name), "scanner/%.*s", (int)len - 4, ents[i]->d_name);
 		if (read_titles(exp, &want)) {
-			report_add(rep, name, false, 0, "no .expect file next to the fixture", "", NULL);
+			report_add(rep, name, false, 0, "no .expect file next to the fixture",
+				   "", NULL);
 			goto next;
 		}
 		scan_file(log, &got);
@@ -298,9 +304,11 @@ static void run_fixtures(struct report *rep, const char *dir)
 			size_t w = snprintf(why, sizeof(why), "want [");
 
 			for (j = 0; j < want.n && w < sizeof(why); j++)
-				w += snprintf(why + w, sizeof(why) - w, "%s%s", j ? "; " : "", want.t[j]);
+				w += snprintf(why + w, sizeof(why) - w, "%s%s",
+					      j ? "; " : "", want.t[j]);
 			for (j = 0; j < got.n && w < sizeof(why); j++)
-				w += snprintf(why + w, sizeof(why) - w, "%s%s", j ? "; " : "] got [", got.t[j]);
+				w += snprintf(why + w, sizeof(why) - w, "%s%s",
+					      j ? "; " : "] got [", got.t[j]);
 			if (w < sizeof(why))
 				snprintf(why + w, sizeof(why) - w, "%s]", got.n ? "" : "] got [");
 		}
@@ -317,7 +325,7 @@ next:
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR] [SCENARIO...]\n"
+		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR] [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--record DIR] SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig validate SCENARIO...\n");

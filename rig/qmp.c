@@ -35,7 +35,7 @@ static void push_event(struct vm *vm, struct json_object *msg)
 	const char *dev = NULL;
 	struct event *e;
 
-	if (vm->nevents == (int)(sizeof(vm->events) / sizeof(vm->events[0]))) {
+	if (vm->nevents == (int)ARRAY_SIZE(vm->events)) {
 		memmove(vm->events, vm->events + 1, sizeof(vm->events) - sizeof(vm->events[0]));
 		vm->nevents--;
 	}
@@ -90,7 +90,8 @@ struct json_object *qmp_cmd(struct vm *vm, const char *execute,
 	json_object_put(cmd);
 	while (!vm->reply) {
 		if (now() > deadline) {
-			snprintf(vm->err, sizeof(vm->err), "QMP %s: no answer in %d s", execute, timeout);
+			snprintf(vm->err, sizeof(vm->err), "QMP %s: no answer in %d s",
+				 execute, timeout);
 			return NULL;
 		}
 		if (vm_pump(vm, 100))

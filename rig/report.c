@@ -77,15 +77,13 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 static void xml(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				fputc(*s, f);
-		}
+		const char *ent = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" :
+				  *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+
+		if (ent)
+			fputs(ent, f);
+		else if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+			fputc(*s, f);
 	}
 }
 
@@ -106,8 +104,9 @@ int report_close(struct report *rep)
 	if (!f)
 		die("cannot write %s", path);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuite name=\"memory-hotplug\" tests=\"%d\" failures=\"%d\" time=\"%.1f\">\n",
-		rep->n, failed, total);
+	fprintf(f, "<testsuite name=\"memory-hotplug\" tests=\"%d\" failures=\"%d\"",
+		rep->n, failed);
+	fprintf(f, " time=\"%.1f\">\n", total);
 	fprintf(f, "  <properties><property name=\"base\" value=\"");
 	xml(f, base_version);
 	fprintf(f, "\"/></properties>\n");

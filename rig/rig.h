@@ -14,14 +14,18 @@
 struct json_object;
 struct json_tokener;
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#define fallthrough	__attribute__((__fallthrough__))
+
 #define MAX_ARGS	8
 #define MAX_TITLES	64
 #define MAX_DEVICES	8
 #define MAX_ARCHES	8
 
 /* util.c */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(const char *fmt, ...) __printf(1, 2) __attribute__((noreturn));
+void info(const char *fmt, ...) __printf(1, 2);
 double now(void);
 int parse_size(const char *s, unsigned long long *out);
 int parse_delta(const char *s, long long *out);
@@ -162,7 +166,7 @@ int qmp_device_range(struct vm *vm, const char *id,
 /* agent.c */
 int agent_line(struct vm *vm, char *line, size_t len, int timeout);
 int agent_cmd(struct vm *vm, char *out, size_t len, int timeout,
-	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+	      const char *fmt, ...) __printf(5, 6);
 long agent_field(const char *reply, const char *key);
 
 /* steps.c: what a scenario does */

@@ -29,23 +29,32 @@ static const struct pattern {
 	const char *title;	/* printf format; %s is the function or text */
 	enum where where;
 } patterns[] = {
-	{ "WARNING: possible circular locking dependency detected", "possible deadlock in %s", AT_LOCKDEP },
+	{ "WARNING: possible circular locking dependency detected",
+	  "possible deadlock in %s", AT_LOCKDEP },
 	{ "WARNING: possible recursive locking detected", "possible deadlock in %s", AT_LOCKDEP },
-	{ "WARNING: possible irq lock inversion dependency detected", "possible deadlock in %s", AT_LOCKDEP },
-	{ "WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected", "possible deadlock in %s", AT_LOCKDEP },
-	{ "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", "possible deadlock in %s", AT_LOCKDEP },
+	{ "WARNING: possible irq lock inversion dependency detected",
+	  "possible deadlock in %s", AT_LOCKDEP },
+	{ "WARNING: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected",
+	  "possible deadlock in %s", AT_LOCKDEP },
+	{ "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+	  "possible deadlock in %s", AT_LOCKDEP },
 	{ "WARNING: inconsistent lock state", "inconsistent lock state in %s", AT_LOCKDEP },
 	{ "WARNING: held lock freed!", "held lock freed in %s", AT_TRACE },
 	{ "WARNING: bad unlock balance detected!", "bad unlock balance in %s", AT_LOCKDEP },
-	{ "WARNING: lock held when returning to user space!", "lock held when returning to user space in %s", AT_LOCKDEP },
+	{ "WARNING: lock held when returning to user space!",
+	  "lock held when returning to user space in %s", AT_LOCKDEP },
 	{ "WARNING: suspicious RCU usage", "suspicious RCU usage at %s", AT_RCU },
-	{ "BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in %s", AT_TRACE },
+	{ "BUG: sleeping function called from invalid context",
+	  "BUG: sleeping function called from invalid context in %s", AT_TRACE },
 	{ "BUG: scheduling while atomic", "BUG: scheduling while atomic in %s", AT_TRACE },
 	{ "BUG: unable to handle", "BUG: unable to handle kernel access in %s", AT_IP },
 	{ "BUG: Unable to handle kernel", "BUG: unable to handle kernel access in %s", AT_IP },
-	{ "BUG: kernel NULL pointer dereference", "BUG: unable to handle kernel access in %s", AT_IP },
-	{ "BUG: Kernel NULL pointer dereference", "BUG: unable to handle kernel access in %s", AT_IP },
-	{ "Unable to handle kernel paging request", "BUG: unable to handle kernel access in %s", AT_IP },
+	{ "BUG: kernel NULL pointer dereference",
+	  "BUG: unable to handle kernel access in %s", AT_IP },
+	{ "BUG: Kernel NULL pointer dereference",
+	  "BUG: unable to handle kernel access in %s", AT_IP },
+	{ "Unable to handle kernel paging request",
+	  "BUG: unable to handle kernel access in %s", AT_IP },
 	{ "general protection fault", "general protection fault in %s", AT_IP },
 	{ "kernel BUG at ", "kernel BUG in %s", AT_IP },
 	{ "BUG: Bad page state", "BUG: Bad page state in %s", AT_TRACE },
@@ -87,9 +96,11 @@ static bool is_boring(const char *fn)
 {
 	size_t i, n;
 
-	for (i = 0; i < sizeof(boring) / sizeof(boring[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(boring); i++) {
 		n = strlen(boring[i]);
-		if (boring[i][n - 1] == '*' ? !strncmp(fn, boring[i], n - 1) : !strcmp(fn, boring[i]))
+		if (boring[i][n - 1] == '*' && !strncmp(fn, boring[i], n - 1))
+			return true;
+		if (!strcmp(fn, boring[i]))
 			return true;
 	}
 	return false;
@@ -100,11 +111,13 @@ static const char *body(const char *line)
 {
 	const char *p = line;
 
-	if (*p == '[' && strchr(p, ']') && (isspace((unsigned char)p[1]) || isdigit((unsigned char)p[1])))
+	if (*p == '[' && strchr(p, ']') &&
+	    (isspace((unsigned char)p[1]) || isdigit((unsigned char)p[1])))
 		p = strchr(p, ']') + 1;
 	while (*p == ' ')
 		p++;
-	if (*p == '[' && (p[1] == 'T' || p[1] == 'C') && isdigit((unsigned char)p[2]) && strchr(p, ']'))
+	if (*p == '[' && (p[1] == 'T' || p[1] == 'C') &&
+	    isdigit((unsigned char)p[2]) && strchr(p, ']'))
 		p = strchr(p, ']') + 1;
 	while (*p == ' ')
 		p++;
@@ -273,7 +286,7 @@ void scan_text(const char *text, struct titles *out)
 	for (i = 0; i < l.n; i++) {
 		const char *b = body(l.v[i]);
 
-		for (k = 0; k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+		for (k = 0; k < ARRAY_SIZE(patterns); k++) {
 			const struct pattern *p = &patterns[k];
 
 			if (!strstr(b, p->match))

@@ -106,11 +106,13 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		return 0;
 	case 'd':
 		if (parse_delta(a, &d))
-			return perr(p, "%s: '%s' is not a size change (like +1G, -512M, 0)", verb, a);
+			return perr(p, "%s: '%s' is not a size change (like +1G, -512M, 0)",
+				    verb, a);
 		return 0;
 	case 't':
 		if (!in_list(a, online_types))
-			return perr(p, "%s: '%s' is not an online type (online, online_movable, online_kernel)", verb, a);
+			return perr(p, "%s: '%s' is not an online type (%s)", verb, a,
+				    "online, online_movable, online_kernel");
 		return 0;
 	case 'i':
 		if (atoi(a) < 1 || atoi(a) > 3600 || strspn(a, "0123456789") != strlen(a))
@@ -123,12 +125,15 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 'v':
 		return 0;
 	case 'e':
-		if (strcmp(a, "ok") && (a[0] != 'E' || strspn(a + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(a + 1) || !a[1]))
-			return perr(p, "%s: '%s' is not 'ok' or an errno name like EINVAL", verb, a);
+		if (strcmp(a, "ok") && (a[0] != 'E' || !a[1] ||
+					strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(a)))
+			return perr(p, "%s: '%s' is not 'ok' or an errno name like EINVAL",
+				    verb, a);
 		return 0;
 	case 'r':
 		if (!in_list(a, unplug_results))
-			return perr(p, "%s: '%s' is not an unplug result (deleted, error)", verb, a);
+			return perr(p, "%s: '%s' is not an unplug result (deleted, error)",
+				    verb, a);
 		return 0;
 	}
 	return perr(p, "%s: internal: bad argument kind", verb);
@@ -223,7 +228,8 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
 	} else {
-		return perr(p, "unknown key '%s' (keys: name arches cpus memory slots maxmem virtio_mem cmdline timeout)", key);
+		return perr(p, "unknown key '%s' (keys: %s)", key,
+			    "name arches cpus memory slots maxmem virtio_mem cmdline timeout");
 	}
 	return 0;
 }

@@ -15,8 +15,7 @@
 
 #define STEP_TIMEOUT	120
 
-static int fail(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int fail(struct run *r, const char *fmt, ...) __printf(2, 3);
 
 static int fail(struct run *r, const char *fmt, ...)
 {
@@ -46,8 +45,7 @@ static int ok(struct run *r, char *out, size_t len, const char *fmt, const char 
 	return 0;
 }
 
-static void say(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void say(struct run *r, const char *fmt, ...) __printf(2, 3);
 
 static void say(struct run *r, const char *fmt, ...)
 {
@@ -109,7 +107,7 @@ static int wait_blocks(struct run *r, long first, long count, long want, int tim
 		if (present == want)
 			return 0;
 		if (now() > deadline)
-			return fail(r, "guest shows %ld memory blocks for the device after %d s, want %ld",
+			return fail(r, "guest shows %ld blocks of the device after %d s, want %ld",
 				    present, timeout, want);
 		if (vm_pump(r->vm, 200))
 			return vm_fail(r, "waiting for memory blocks");
@@ -243,12 +241,12 @@ static int vmem_resize(struct run *r, const struct step *s)
 
 	parse_size(s->args[1], &want);
 	if (!bs || want % bs)
-		return fail(r, "vmem_resize: %s is not a multiple of the guest's block size (%lu)",
+		return fail(r, "%s is not a multiple of the guest's block size (%lu)",
 			    s->args[1], bs);
 	if (qmp_get_size(r->vm, s->args[0], "size", &before))
 		return vm_fail(r, "qom-get size");
 	if (before == want)
-		return fail(r, "vmem_resize: %s already has %s plugged", s->args[0], s->args[1]);
+		return fail(r, "%s already has %s plugged", s->args[0], s->args[1]);
 	a = json_object_new_object();
 	json_object_object_add(a, "path", json_object_new_string(s->args[0]));
 	json_object_object_add(a, "property", json_object_new_string("requested-size"));
@@ -266,9 +264,9 @@ static int vmem_resize(struct run *r, const struct step *s)
 		if (size == want && (unsigned long long)present * bs == want)
 			break;
 		if (now() > deadline)
-			return fail(r, "%s: device size %llu, guest has %ld blocks (%llu bytes), want %llu",
-				    s->args[0], size, present,
-				    (unsigned long long)present * bs, want);
+			return fail(r, "%s: size %llu, guest blocks %ld (%llu bytes), want %llu",
+				    s->args[0], size, present, (unsigned long long)present * bs,
+				    want);
 		if (vm_pump(r->vm, 500))
 			return vm_fail(r, "vmem_resize");
 	}

@@ -65,10 +65,10 @@ int parse_size(const char *s, unsigned long long *out)
 	switch (*end) {
 	case 'G': case 'g':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'M': case 'm':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'K': case 'k':
 		v <<= 10;
 		end++;

@@ -80,14 +80,13 @@ struct argv {
 	char *v[96];
 };
 
-static void arg(struct argv *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void arg(struct argv *a, const char *fmt, ...) __printf(2, 3);
 
 static void arg(struct argv *a, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (a->n >= (int)(sizeof(a->v) / sizeof(a->v[0])) - 1)
+	if (a->n >= (int)ARRAY_SIZE(a->v) - 1)
 		die("too many QEMU arguments");
 	va_start(ap, fmt);
 	if (vasprintf(&a->v[a->n++], fmt, ap) < 0)
@@ -200,7 +199,9 @@ int vm_start(struct vm *vm, const struct boot *b)
 	int i, out;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->con_fd = vm->qmp_fd = vm->agent_fd = -1;
+	vm->con_fd = -1;
+	vm->qmp_fd = -1;
+	vm->agent_fd = -1;
 	snprintf(vm->dir, sizeof(vm->dir), "%s", b->dir);
 	snprintf(sockdir, sizeof(sockdir), "/tmp/rig.XXXXXX");
 	if (!mkdtemp(sockdir))
@@ -456,20 +457,25 @@ void vm_stop(struct vm *vm)
 		close(vm->qmp_fd);
 	if (vm->agent_fd >= 0)
 		close(vm->agent_fd);
-	vm->con_fd = vm->qmp_fd = vm->agent_fd = -1;
+	vm->con_fd = -1;
+	vm->qmp_fd = -1;
+	vm->agent_fd = -1;
 	if (vm->console_log)
 		fclose(vm->console_log);
 	if (vm->qmp_log)
 		fclose(vm->qmp_log);
 	if (vm->agent_log)
 		fclose(vm->agent_log);
-	vm->console_log = vm->qmp_log = vm->agent_log = NULL;
+	vm->console_log = NULL;
+	vm->qmp_log = NULL;
+	vm->agent_log = NULL;
 	if (vm->reply)
 		json_object_put(vm->reply);
 	vm->reply = NULL;
 	free(vm->con_all);
 	vm->con_all = NULL;
-	vm->con_all_len = vm->con_all_cap = 0;
+	vm->con_all_len = 0;
+	vm->con_all_cap = 0;
 	if (vm->tok)
 		json_tokener_free(vm->tok);
 	vm->tok = NULL;
