@@ -103,11 +103,25 @@ static void record_fixture(const char *log, const char *dir, const char *arch,
 	info("rig: recorded %s", path);
 }
 
+static int count_in_file(const char *path, const char *text)
+{
+	char line[4096];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
 /* Boot, run every step, stop, judge; the result goes into the report. */
 static void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
 			 const struct scenario *sc)
 {
-	char kernel[600], initrd[600], dir[700], name[128], diag[512], line[700];
+	char kernel[600], initrd[600], dir[700], name[128], diag[1024], line[700];
 	struct titles titles = { 0 };
 	struct vm vm;
 	struct run r = { .vm = &vm, .sc = sc, .report = o->human ? stdout : NULL };
@@ -183,6 +197,17 @@ out:
 		passed = false;
 	}
 	counts_diag(&r.counts, diag, sizeof(diag));
+	for (i = 0; i < sc->ncounters; i++) {
+		int n = count_in_file(line, sc->counters[i].text);
+		size_t len = strlen(diag);
+
+		snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
+		if (!n && passed) {
+			snprintf(r.why, sizeof(r.why), "nothing exercised: count %s is 0 ('%s')",
+				 sc->counters[i].name, sc->counters[i].text);
+			passed = false;
+		}
+	}
 	report_add(rep, name, passed, now() - t0, r.why, diag, &titles);
 	if (o->human)
 		printf("  verdict: %s%s%s\n", passed ? "PASS" : "FAIL", passed ? "" : ": ",

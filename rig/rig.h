@@ -76,6 +76,12 @@ struct vmem_dev {
 	unsigned long long size;
 };
 
+/* A console line to count: reported, and zero fails the scenario. */
+struct counter {
+	char name[32];
+	char text[128];
+};
+
 struct scenario {
 	char *path;
 	char *name;
@@ -87,6 +93,8 @@ struct scenario {
 	int slots;
 	struct vmem_dev vmem[MAX_DEVICES];
 	int nvmem;
+	struct counter counters[MAX_DEVICES];
+	int ncounters;
 	char *cmdline;
 	int timeout;
 	struct step *steps;
@@ -97,6 +105,7 @@ const char *verb_name(enum verb v);
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
 bool scenario_for_arch(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
+void unescape_spaces(const char *in, char *out, size_t len);
 
 /* scan.c: console verdicts */
 struct titles {

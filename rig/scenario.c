@@ -227,11 +227,39 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "virtio_mem: '%s' is not a size", size);
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
+	} else if (!strcmp(key, "count")) {
+		struct counter *c = &sc->counters[sc->ncounters];
+		char *name = strtok_r(val, " \t", &save);
+		char *text = strtok_r(NULL, " \t", &save);
+
+		if (sc->ncounters == MAX_DEVICES)
+			return perr(p, "count: too many counters");
+		if (!name || !text || strtok_r(NULL, " \t", &save) || !is_id(name))
+			return perr(p, "count: want 'NAME TEXT' (\\s for a space), got '%s'", val);
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		unescape_spaces(text, c->text, sizeof(c->text));
+		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem virtio_mem cmdline timeout");
+			    "name arches cpus memory slots maxmem virtio_mem count cmdline timeout");
 	}
 	return 0;
+}
+
+/* "\s" stands for a space in console texts, which are single tokens. */
+void unescape_spaces(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < len; in++) {
+		if (in[0] == '\\' && in[1] == 's') {
+			out[n++] = ' ';
+			in++;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
 }
 
 static char *trim(char *s)

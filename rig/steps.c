@@ -341,18 +341,9 @@ static int wait_console(struct run *r, const struct step *s)
 {
 	int timeout = s->nargs > 1 ? atoi(s->args[1]) : STEP_TIMEOUT;
 	double deadline = now() + timeout;
-	char text[256], *o = text;
-	const char *i;
+	char text[256];
 
-	for (i = s->args[0]; *i && o < text + sizeof(text) - 1; i++) {
-		if (i[0] == '\\' && i[1] == 's') {
-			*o++ = ' ';
-			i++;
-		} else {
-			*o++ = *i;
-		}
-	}
-	*o = '\0';
+	unescape_spaces(s->args[0], text, sizeof(text));
 	while (!r->vm->con_all || !strstr(r->vm->con_all + r->prev_step_off, text)) {
 		if (now() > deadline)
 			return fail(r, "'%s' did not appear on the console in %d s", text, timeout);
