@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -33,6 +34,22 @@
 #define LINE_MAX_LEN	4096
 #define REPLY_MAX_LEN	65536
 
+#define MAX_LOOPS	8
+
+/*
+ * Background write loops (CPU hotplug, lru_gen toggling, ...) run in child
+ * processes; their counters live in memory shared with the agent.
+ */
+struct loop {
+	char id[32];
+	pid_t pid;
+	volatile int stop;
+	volatile long iterations;
+	volatile long errors;
+	volatile int last_errno;
+};
+
+static struct loop *loops;
 static FILE *port;
 static char reply[REPLY_MAX_LEN];
 static size_t reply_len;
@@ -227,6 +244,81 @@ static int cmd_bgwrite(char **argv, int argc)
 	return 0;
 }
 
+static struct loop *find_loop(const char *id)
+{
+	int i;
+
+	for (i = 0; i < MAX_LOOPS; i++)
+		if (loops[i].pid && !strcmp(loops[i].id, id))
+			return &loops[i];
+	return NULL;
+}
+
+/*
+ * loop ID PATH V1 [V2 ...]: a child writes V1, V2, ... to PATH over and
+ * over until "stop ID"; failed writes are counted, not fatal.
+ */
+static int cmd_loop(char **argv, int argc)
+{
+	static char buf[LINE_MAX_LEN];
+	struct loop *l = NULL;
+	size_t len;
+	pid_t pid;
+	int i;
+
+	if (argc < 4)
+		return fail(EINVAL, "usage: loop ID PATH V1 [V2 ...]");
+	if (find_loop(argv[1]))
+		return fail(EEXIST, argv[1]);
+	for (i = 0; i < MAX_LOOPS && !l; i++)
+		if (!loops[i].pid)
+			l = &loops[i];
+	if (!l)
+		return fail(ENOSPC, "too many loops");
+	memset(l, 0, sizeof(*l));
+	snprintf(l->id, sizeof(l->id), "%s", argv[1]);
+	pid = fork();
+	if (pid < 0)
+		return fail(errno, "fork");
+	if (pid) {
+		l->pid = pid;	/* only the parent writes it: the map is shared */
+		add("OK pid=%d", pid);
+		return 0;
+	}
+	while (!l->stop) {
+		for (i = 3; i < argc && !l->stop; i++) {
+			int err;
+
+			len = unescape(argv[i], buf, sizeof(buf));
+			err = write_file(argv[2], buf, len);
+			if (err) {
+				l->errors++;
+				l->last_errno = -err;
+			}
+		}
+		l->iterations++;
+	}
+	_exit(0);
+}
+
+/* stop ID: end a loop after its current write; report its counters. */
+static int cmd_stop(char **argv, int argc)
+{
+	struct loop *l;
+
+	if (argc != 2)
+		return fail(EINVAL, "usage: stop ID");
+	l = find_loop(argv[1]);
+	if (!l)
+		return fail(ENOENT, argv[1]);
+	l->stop = 1;
+	waitpid(l->pid, NULL, 0);
+	add("OK iterations=%ld errors=%ld last_error=%s", l->iterations, l->errors,
+	    l->last_errno ? strerrorname_np(l->last_errno) : "none");
+	l->pid = 0;
+	return 0;
+}
+
 static long block_size(void)
 {
 	char buf[64];
@@ -407,11 +499,13 @@ static const struct command {
 	{ "bgwrite", cmd_bgwrite },
 	{ "blocks", cmd_blocks },
 	{ "lockdep", cmd_lockdep },
+	{ "loop", cmd_loop },
 	{ "mark", cmd_mark },
 	{ "meminfo", cmd_meminfo },
 	{ "poweroff", cmd_poweroff },
 	{ "read", cmd_read },
 	{ "set", cmd_set },
+	{ "stop", cmd_stop },
 	{ "write", cmd_write },
 };
 
@@ -491,7 +585,12 @@ int main(void)
 
 	setup();
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_IGN);	/* children are reaped by the kernel */
+	loops = mmap(NULL, MAX_LOOPS * sizeof(*loops), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (loops == MAP_FAILED) {
+		log_kmsg("rig: agent: cannot map loop counters\n");
+		reboot(RB_POWER_OFF);
+	}
 	port = open_port();
 	if (!port) {
 		log_kmsg("rig: agent: no virtio port named " PORT_NAME "\n");
@@ -504,6 +603,9 @@ int main(void)
 		block_size());
 	fflush(port);
 	while (fgets(line, sizeof(line), port)) {
+		/* reap bgwrite children that have finished */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
 		chomp(line);
 		dispatch(line);
 		send_reply();

@@ -64,9 +64,9 @@ static int count_lines(const char *path)
 static void counts_diag(const struct counts *c, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "blocks_onlined=%ld blocks_offlined=%ld dimms_added=%ld dimms_removed=%ld vmem_plugged_mib=%llu vmem_unplugged_mib=%llu checks=%ld",
+		 "blocks_onlined=%ld blocks_offlined=%ld dimms_added=%ld dimms_removed=%ld vmem_plugged_mib=%llu vmem_unplugged_mib=%llu checks=%ld%s",
 		 c->blocks_onlined, c->blocks_offlined, c->dimms_added, c->dimms_removed,
-		 c->vmem_plugged >> 20, c->vmem_unplugged >> 20, c->checks);
+		 c->vmem_plugged >> 20, c->vmem_unplugged >> 20, c->checks, c->loops);
 }
 
 static bool file_exists(const char *path)
@@ -74,6 +74,33 @@ static bool file_exists(const char *path)
 	struct stat st;
 
 	return !stat(path, &st);
+}
+
+/* tests/known-issues.tbl: "ARCH TITLE | REASON" per line. */
+static bool known_issue(const char *arch, const char *title)
+{
+	char line[512], *bar, *t;
+	bool known = false;
+	size_t n;
+	FILE *f;
+
+	f = fopen("tests/known-issues.tbl", "r");
+	if (!f)
+		return false;
+	while (!known && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !(bar = strchr(line, '|')))
+			continue;
+		*bar = '\0';
+		n = strcspn(line, " \t");
+		if (strncmp(line, arch, n) || strlen(arch) != n)
+			continue;
+		t = line + n + strspn(line + n, " \t");
+		while (bar > t && (bar[-1] == ' ' || bar[-1] == '\t'))
+			*--bar = '\0';
+		known = !strcmp(t, title);
+	}
+	fclose(f);
+	return known;
 }
 
 /*
@@ -122,7 +149,7 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 			 const struct scenario *sc)
 {
 	char kernel[600], initrd[600], dir[700], name[128], diag[1024], line[700];
-	struct titles titles = { 0 };
+	struct titles titles = { 0 }, all = { 0 };
 	struct vm vm;
 	struct run r = { .vm = &vm, .sc = sc, .report = o->human ? stdout : NULL };
 	struct boot b = { .arch = arch, .sc = sc, .kernel = kernel, .initrd = initrd, .dir = dir };
@@ -187,16 +214,26 @@ out:
 	}
 	vm_stop(&vm);
 	snprintf(line, sizeof(line), "%s/console.log", dir);
-	scan_file(line, &titles);
+	scan_file(line, &all);
 	if (o->record)
 		record_fixture(line, o->record, arch->name, o->variant, sc->name);
+	counts_diag(&r.counts, diag, sizeof(diag));
+	for (i = 0; i < all.n; i++) {
+		if (known_issue(arch->name, all.t[i])) {
+			size_t len = strlen(diag);
+
+			snprintf(diag + len, sizeof(diag) - len, " known_issue=\"%s\"", all.t[i]);
+			continue;
+		}
+		titles_add(&titles, all.t[i]);
+	}
+	titles_free(&all);
 	if (titles.n) {
 		if (passed)
 			snprintf(r.why, sizeof(r.why), "kernel console: %s%s", titles.t[0],
 				 titles.n > 1 ? " (and more)" : "");
 		passed = false;
 	}
-	counts_diag(&r.counts, diag, sizeof(diag));
 	for (i = 0; i < sc->ncounters; i++) {
 		int n = count_in_file(line, sc->counters[i].text);
 		size_t len = strlen(diag);

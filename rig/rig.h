@@ -61,6 +61,8 @@ enum verb {
 	V_WRITE,
 	V_BG_WRITE,
 	V_WAIT_CONSOLE,
+	V_LOOP_START,
+	V_LOOP_STOP,
 	V_NR_VERBS
 };
 
@@ -187,6 +189,7 @@ struct counts {
 	unsigned long long vmem_plugged;
 	unsigned long long vmem_unplugged;
 	long checks;
+	char loops[256];		/* "loop_ID=N ..." of stopped loops */
 };
 
 struct run {

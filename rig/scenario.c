@@ -36,6 +36,8 @@ static const struct verb_def {
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
 	[V_BG_WRITE] = { "bg_write", "pv", "bg_write PATH VALUE" },
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
+	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
+	[V_LOOP_STOP] = { "loop_stop", "nI", "loop_stop ID [MIN-ITERATIONS]" },
 };
 
 static const char *const online_types[] = {

@@ -354,6 +354,38 @@ static int wait_console(struct run *r, const struct step *s)
 	return 0;
 }
 
+/* loop_start ID PATH V1 [V2 ...]: the guest cycles the writes in the background. */
+static int loop_start(struct run *r, const struct step *s)
+{
+	char cmd[1024], reply[256];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < s->nargs; i++)
+		n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
+	return ok(r, reply, sizeof(reply), "loop%s", cmd, NULL);
+}
+
+/* loop_stop ID [MIN]: the loop must have completed at least MIN (1) cycles. */
+static int loop_stop(struct run *r, const struct step *s)
+{
+	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it;
+	char reply[256];
+	size_t len;
+
+	if (ok(r, reply, sizeof(reply), "stop %s", s->args[0], NULL))
+		return -1;
+	it = agent_field(reply, "iterations");
+	say(r, "  loop %s: %s\n", s->args[0], reply);
+	len = strlen(r->counts.loops);
+	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len, " loop_%s=%ld",
+		 s->args[0], it);
+	if (it < min)
+		return fail(r, "loop %s ran %ld cycles, want at least %ld (%s)", s->args[0],
+			    it, min, reply);
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -385,6 +417,10 @@ int step_run(struct run *r, const struct step *s)
 		return bg_write(r, s);
 	case V_WAIT_CONSOLE:
 		return wait_console(r, s);
+	case V_LOOP_START:
+		return loop_start(r, s);
+	case V_LOOP_STOP:
+		return loop_stop(r, s);
 	case V_NR_VERBS:
 		break;
 	}
