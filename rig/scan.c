@@ -89,7 +89,7 @@ static const char *const boring[] = {
 	"schedule_timeout*", "do_wait_for_common", "cpus_read_lock", "cpus_write_lock",
 	"get_online_mems", "mem_hotplug_begin", "kthread", "ret_from_fork*",
 	"rcu_*", "__rcu_*", "sched_show_task", "nmi_*", "panic", "__stack_chk_fail",
-	"stack_trace_*", "arch_stack_walk", "kmsg_dump*", "stop_one_cpu*",
+	"stack_trace_*", "arch_stack_walk", "kmsg_dump*", "stop_one_cpu*", "stop_machine*",
 };
 
 static bool is_boring(const char *fn)
