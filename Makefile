@@ -9,7 +9,7 @@
 # runs a variant of the series (patches/variants/NAME/series).
 
 ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
-ARCH ?= x86_64
+ARCH ?= $(ALL_ARCHES)
 VARIANT ?= main
 B := build
 CFLAGS := -O2 -g -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration

@@ -88,7 +88,8 @@ static bool known_issue(const char *arch, const char *title)
 	if (!f)
 		return false;
 	while (!known && fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || !(bar = strchr(line, '|')))
+		bar = strchr(line, '|');
+		if (line[0] == '#' || !bar)
 			continue;
 		*bar = '\0';
 		n = strcspn(line, " \t");
@@ -139,7 +140,7 @@ static int count_in_file(const char *path, const char *text)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
+		n += !!strstr(line, text);
 	fclose(f);
 	return n;
 }
