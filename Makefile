@@ -24,6 +24,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
+.SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
 .PHONY: all deps base tree export kernels initramfs rig run check fixtures lint clean
 all: rig kernels initramfs
 
@@ -73,8 +74,12 @@ $(B)/initramfs/%.cpio: $(B)/agent/%/init guest/initramfs.list | kernels
 	@echo "initramfs: $@"
 initramfs: $(foreach a,$(ARCH),$(B)/initramfs/$(a).cpio)
 
-run: rig kernels initramfs
-	@$(RIG) run $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) scenarios/dimm.scn scenarios/virtio-mem.scn
+# make run shows one architecture: the first of arches.tbl unless ARCH is given.
+RUN_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),$(firstword $(ALL_ARCHES)))
+RUN_SCENARIOS := scenarios/dimm.scn scenarios/virtio-mem.scn scenarios/dimm-hpt.scn
+run: rig
+	@$(MAKE) --no-print-directory kernels initramfs ARCH="$(RUN_ARCH)" VARIANT=$(VARIANT)
+	@$(RIG) run $(foreach a,$(RUN_ARCH),--arch $(a)) --variant $(VARIANT) $(RUN_SCENARIOS)
 
 check: rig kernels initramfs
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \

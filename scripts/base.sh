@@ -36,6 +36,8 @@ tar -xJf /usr/src/$pkg.tar.xz -C "$src.tmp" --strip-components=1
 git -C "$src.tmp" init -q -b debian
 git -C "$src.tmp" config core.autocrlf false
 git -C "$src.tmp" config gc.auto 0
+git -C "$src.tmp" config user.name "Memory Hotplug Rig"
+git -C "$src.tmp" config user.email "rig@localhost"
 echo "base: recording $pkg $have as the base commit"
 git -C "$src.tmp" add -A -f .
 git -C "$src.tmp" -c user.name=base -c user.email=base@localhost \
