@@ -25,7 +25,7 @@ cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels initramfs rig run check fixtures lint clean
+.PHONY: all deps base tree export kernels initramfs rig run check fixtures lint checkpatch clean
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -92,6 +92,13 @@ CHECKPATCH_USERSPACE := SPDX_LICENSE_TAG,FILE_PATH_CHANGES,PREFER_DEFINED_ATTRIB
 lint: base
 	@$(B)/src/scripts/checkpatch.pl --no-tree --strict -q --terse --max-line-length=100 \
 		--ignore $(CHECKPATCH_USERSPACE) -f rig/*.c rig/*.h guest/*.c
+
+# checkpatch.pl must run from the top of a kernel tree.
+checkpatch: base
+	@cd $(B)/src && for p in $$(sed -e 's/#.*//' ../../patches/series); do \
+		echo "checkpatch: $$p"; \
+		scripts/checkpatch.pl --strict -q ../../patches/$$p || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results
