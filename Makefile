@@ -15,7 +15,7 @@ B := build
 CFLAGS := -O2 -g -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
 RIG := $(B)/bin/rig
 SCENARIOS := $(sort $(wildcard scenarios/*.scn))
-PROVOKE ?= $(sort $(wildcard tests/provoke/lkdtm-*.scn tests/provoke/sysrq-*.scn))
+PROVOKE ?= $(sort $(wildcard tests/provoke/$(VARIANT)/*.scn))
 
 DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc \
@@ -25,7 +25,7 @@ cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels initramfs rig run check fixtures lint checkpatch clean
+.PHONY: all deps base tree export kernels initramfs rig run check bisect provoke fixtures lint checkpatch clean
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -93,6 +93,16 @@ lint: base
 	@$(B)/src/scripts/checkpatch.pl --no-tree --strict -q --terse --max-line-length=100 \
 		--ignore $(CHECKPATCH_USERSPACE) -f rig/*.c rig/*.h guest/*.c
 
+# Every prefix of the series (0 = the base) must build, boot and pass.
+# Slow: each prefix is a kernel build per architecture.  Not run by CI.
+bisect: rig
+	@n=$$(sed -e 's/#.*//' patches/series | grep -c .); \
+	for i in $$(seq 0 $$n); do \
+		echo "bisect: series prefix $$i of $$n"; \
+		$(MAKE) --no-print-directory check VARIANT=prefix-$$i || \
+			{ echo "bisect: prefix $$i FAILED"; exit 1; }; \
+	done; echo "bisect: all $$((n + 1)) prefixes passed"
+
 # checkpatch.pl must run from the top of a kernel tree.
 checkpatch: base
 	@cd $(B)/src && for p in $$(sed -e 's/#.*//' ../../patches/series); do \
@@ -102,6 +112,16 @@ checkpatch: base
 
 clean:
 	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results
+
+# Provoked reports, live: tests/provoke/VARIANT/*.scn run on that variant
+# of the series (main: LKDTM and sysrq; naive*: the negative controls).
+# Each must produce exactly the reports it declares (expect_report).
+PROVOKE_VARIANTS := $(notdir $(wildcard tests/provoke/*))
+provoke: rig
+	@for v in $(PROVOKE_VARIANTS); do \
+		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v || exit 1; \
+		$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $$v tests/provoke/$$v/*.scn || exit 1; \
+	done
 
 # Record scanner fixtures from provoked reports (tests/provoke) on this
 # rig's kernels.  Review each log and write its .expect by hand.

@@ -97,6 +97,8 @@ struct scenario {
 	int nvmem;
 	struct counter counters[MAX_DEVICES];
 	int ncounters;
+	char *expect_reports[MAX_DEVICES];	/* titles the run must produce */
+	int nexpect;
 	char *cmdline;
 	int timeout;
 	struct step *steps;

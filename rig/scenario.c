@@ -229,6 +229,12 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "virtio_mem: '%s' is not a size", size);
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
+	} else if (!strcmp(key, "expect_report")) {
+		if (sc->nexpect == MAX_DEVICES)
+			return perr(p, "expect_report: too many");
+		if (!*val)
+			return perr(p, "expect_report: want a report title");
+		sc->expect_reports[sc->nexpect++] = xstrdup(val);
 	} else if (!strcmp(key, "count")) {
 		struct counter *c = &sc->counters[sc->ncounters];
 		char *name = strtok_r(val, " \t", &save);
@@ -243,7 +249,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem virtio_mem count cmdline timeout");
+			    "name arches cpus memory slots maxmem virtio_mem count expect_report cmdline timeout");
 	}
 	return 0;
 }
@@ -360,6 +366,8 @@ void scenario_free(struct scenario *sc)
 			free(sc->steps[i].args[j]);
 	for (i = 0; i < sc->narches; i++)
 		free(sc->arches[i]);
+	for (i = 0; i < sc->nexpect; i++)
+		free(sc->expect_reports[i]);
 	free(sc->steps);
 	free(sc->path);
 	free(sc->name);

@@ -6,7 +6,8 @@
 # Series entries are paths relative to patches/.
 #
 #   series.sh apply VARIANT   check the variant's branch out, (re)applying
-#                             the series when it changed
+#                             the series when it changed; VARIANT prefix-N
+#                             is the first N patches of the series
 #   series.sh export          write patches/ and patches/series from main
 #   series.sh status          say whether main has unexported edits
 set -euo pipefail
@@ -16,12 +17,19 @@ state=$src/.git/rig-applied
 
 die() { echo "series: $*" >&2; exit 1; }
 
+# main: patches/series; prefix-N: its first N patches (for bisecting);
+# anything else: patches/variants/NAME/series.
 series_file() {
-	if [ "$1" = main ]; then
-		echo patches/series
-	else
-		echo "patches/variants/$1/series"
-	fi
+	case $1 in
+	main)
+		echo patches/series ;;
+	prefix-[0-9]*)
+		mkdir -p build/variants
+		series_entries patches/series | head -n "${1#prefix-}" >"build/variants/$1.series"
+		echo "build/variants/$1.series" ;;
+	*)
+		echo "patches/variants/$1/series" ;;
+	esac
 }
 
 series_entries() {
