@@ -5,6 +5,7 @@
  * build/results/latest points at the newest run.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,23 @@
 #include <unistd.h>
 
 #include "rig.h"
+
+/* TAP goes to DIR/tap.txt, and to stdout unless the report is for humans. */
+static void tap(struct report *rep, const char *fmt, ...) __printf(2, 3);
+
+static void tap(struct report *rep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(rep->tap, fmt, ap);
+	va_end(ap);
+	if (rep->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 void report_open(struct report *rep, const char *root, bool quiet)
 {
@@ -36,8 +54,11 @@ void report_open(struct report *rep, const char *root, bool quiet)
 	unlink(link);
 	if (symlink(strrchr(rep->dir, '/') + 1, link))
 		info("rig: cannot link %s: %s", link, strerror(errno));
-	if (!quiet)
-		printf("TAP version 13\n");
+	snprintf(link, sizeof(link), "%s/tap.txt", rep->dir);
+	rep->tap = fopen(link, "w");
+	if (!rep->tap)
+		die("cannot write %s", link);
+	tap(rep, "TAP version 13\n");
 }
 
 void report_add(struct report *rep, const char *name, bool ok, double secs,
@@ -62,15 +83,13 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 	for (i = 0; t && i < t->n; i++)
 		titles_add(&res->titles, t->t[i]);
 
-	if (rep->quiet)
-		return;
-	printf("%s %d - %s (%.1f s)\n", ok ? "ok" : "not ok", rep->n, name, secs);
+	tap(rep, "%s %d - %s (%.1f s)\n", ok ? "ok" : "not ok", rep->n, name, secs);
 	if (diag && *diag)
-		printf("# %s\n", diag);
+		tap(rep, "# %s\n", diag);
 	if (!ok && why && *why)
-		printf("# FAIL: %s\n", why);
+		tap(rep, "# FAIL: %s\n", why);
 	for (i = 0; t && i < t->n; i++)
-		printf("# console: %s\n", t->t[i]);
+		tap(rep, "# console: %s\n", t->t[i]);
 	fflush(stdout);
 }
 
@@ -132,10 +151,11 @@ int report_close(struct report *rep)
 	}
 	fprintf(f, "</testsuite>\n");
 	fclose(f);
-	if (!rep->quiet)
-		printf("1..%d\n", rep->n);
+	tap(rep, "1..%d\n", rep->n);
 	printf("# results: %s\n", rep->dir);
+	fprintf(rep->tap, "%d passed, %d failed\n", rep->n - failed, failed);
 	printf("%d passed, %d failed\n", rep->n - failed, failed);
+	fclose(rep->tap);
 	fflush(stdout);
 	for (i = 0; i < rep->n; i++) {
 		free(rep->res[i].name);

@@ -224,6 +224,7 @@ struct report {
 	int n, cap;
 	struct result *res;
 	bool quiet;			/* no TAP on stdout (human report) */
+	FILE *tap;			/* the same TAP, always, in DIR/tap.txt */
 };
 
 void report_open(struct report *rep, const char *root, bool quiet);
