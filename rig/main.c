@@ -156,6 +156,32 @@ static bool same_reports(const struct scenario *sc, const struct titles *got,
 	return false;
 }
 
+/*
+ * Each case of a KUnit suite becomes a result.  A suite that never ran,
+ * and a skipped case, count as failures: they exercised nothing.
+ */
+static void report_kunit(struct report *rep, const char *arch, const char *suite,
+			 const char *console)
+{
+	struct ktap_case cases[64];
+	char name[400];
+	int i, n;
+
+	n = ktap_suite(console, suite, cases, ARRAY_SIZE(cases));
+	if (n <= 0) {
+		snprintf(name, sizeof(name), "%s/kunit/%s", arch, suite);
+		report_add(rep, name, false, 0, n ? "the suite did not run" : "it has no cases",
+			   "", NULL);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s/kunit/%s/%s", arch, suite, cases[i].name);
+		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0,
+			   cases[i].skipped ? cases[i].note : "the case failed (see console.log)",
+			   "", NULL);
+	}
+}
+
 static int count_in_file(const char *path, const char *text)
 {
 	char line[4096];
@@ -276,6 +302,8 @@ out:
 		}
 	}
 	report_add(rep, name, passed, now() - t0, r.why, diag, &titles);
+	for (i = 0; i < sc->nkunit; i++)
+		report_kunit(rep, arch->name, sc->kunit[i], line);
 	if (o->human)
 		printf("  verdict: %s%s%s\n", passed ? "PASS" : "FAIL", passed ? "" : ": ",
 		       passed ? "" : r.why);

@@ -99,6 +99,8 @@ struct scenario {
 	int ncounters;
 	char *expect_reports[MAX_DEVICES];	/* titles the run must produce */
 	int nexpect;
+	char *kunit[MAX_DEVICES];		/* KUnit suites reported from the console */
+	int nkunit;
 	char *cmdline;
 	int timeout;
 	struct step *steps;
@@ -121,6 +123,16 @@ void scan_text(const char *text, struct titles *out);
 int scan_file(const char *path, struct titles *out);
 void titles_add(struct titles *t, const char *title);
 void titles_free(struct titles *t);
+
+/* ktap.c: KUnit results printed on the console */
+struct ktap_case {
+	char name[128];
+	char note[128];
+	bool ok;
+	bool skipped;
+};
+
+int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, int max);
 
 /* vm.c: one QEMU instance and its three channels */
 struct event {

@@ -229,6 +229,12 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "virtio_mem: '%s' is not a size", size);
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
+	} else if (!strcmp(key, "kunit")) {
+		if (sc->nkunit == MAX_DEVICES)
+			return perr(p, "kunit: too many suites");
+		if (!is_id(val))
+			return perr(p, "kunit: '%s' is not a suite name", val);
+		sc->kunit[sc->nkunit++] = xstrdup(val);
 	} else if (!strcmp(key, "expect_report")) {
 		if (sc->nexpect == MAX_DEVICES)
 			return perr(p, "expect_report: too many");
@@ -249,7 +255,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem virtio_mem count expect_report cmdline timeout");
+			    "name arches cpus memory slots maxmem virtio_mem count kunit expect_report cmdline timeout");
 	}
 	return 0;
 }
@@ -368,6 +374,8 @@ void scenario_free(struct scenario *sc)
 		free(sc->arches[i]);
 	for (i = 0; i < sc->nexpect; i++)
 		free(sc->expect_reports[i]);
+	for (i = 0; i < sc->nkunit; i++)
+		free(sc->kunit[i]);
 	free(sc->steps);
 	free(sc->path);
 	free(sc->name);
