@@ -175,10 +175,12 @@ static void report_kunit(struct report *rep, const char *arch, const char *suite
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		const char *why = "the case failed (see console.log)";
+
+		if (cases[i].skipped)
+			why = cases[i].note;
 		snprintf(name, sizeof(name), "%s/kunit/%s/%s", arch, suite, cases[i].name);
-		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0,
-			   cases[i].skipped ? cases[i].note : "the case failed (see console.log)",
-			   "", NULL);
+		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0, why, "", NULL);
 	}
 }
 
