@@ -18,7 +18,7 @@ SCENARIOS := $(sort $(wildcard scenarios/*.scn))
 PROVOKE ?= $(sort $(wildcard tests/provoke/$(VARIANT)/*.scn))
 
 DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
-	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc \
+	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc python3-ply python3-git \
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross linux-source-6.12
 
 cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
@@ -107,7 +107,7 @@ bisect: rig
 checkpatch: base
 	@cd $(B)/src && for p in $$(sed -e 's/#.*//' ../../patches/series); do \
 		echo "checkpatch: $$p"; \
-		scripts/checkpatch.pl --strict -q ../../patches/$$p || exit 1; \
+		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q ../../patches/$$p || exit 1; \
 	done
 
 clean:

@@ -33,6 +33,10 @@ echo "base: unpacking $pkg $have into $src"
 rm -rf "$src" "$src.tmp"
 mkdir -p "$src.tmp"
 tar -xJf /usr/src/$pkg.tar.xz -C "$src.tmp" --strip-components=1
+# Debian's packaging .gitignore ignores every top-level path ("/*"): new
+# files of a patch would be silently left out of commits.  Drop that block.
+sed -i -e '/^# Debian packaging: ignore everything at the top level/,/^!\/debian\/$/d' \
+	"$src.tmp/.gitignore"
 git -C "$src.tmp" init -q -b debian
 git -C "$src.tmp" config core.autocrlf false
 git -C "$src.tmp" config gc.auto 0
