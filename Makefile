@@ -82,6 +82,7 @@ run: rig
 	@$(RIG) run $(foreach a,$(RUN_ARCH),--arch $(a)) --variant $(VARIANT) $(RUN_SCENARIOS)
 
 check: rig kernels initramfs
+	@scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
 		--fixtures tests/fixtures $(SCENARIOS)
 

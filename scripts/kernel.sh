@@ -110,5 +110,7 @@ cp "$obj/$image" "$out/image"
 cp "$obj/System.map" "$obj/.config" "$out/"
 cp "$obj/usr/gen_init_cpio" "$out/" 2>/dev/null || true
 git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+# what this configuration compiled, for the series' build coverage
+ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
 echo "$inputs" >"$out/inputs"
 echo "kernel: $arch/$variant: built in $(( $(date +%s) - start )) s"

@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Which kernel configuration compiled each C file the series touches.
+# Fails when a touched C file was compiled by none of them.
+#
+#   coverage.sh VARIANT ARCH...
+set -euo pipefail
+
+variant=${1:?variant}
+shift
+src=build/src
+branch=main
+[ "$variant" = main ] || branch="variant/$variant"
+
+uncovered=0
+for f in $(git -C "$src" diff --name-only base "$branch" -- '*.c'); do
+	by=""
+	for arch in "$@"; do
+		grep -qx "${f%.c}.o" "build/kernels/$variant/$arch/objects.txt" 2>/dev/null &&
+			by="$by $arch"
+	done
+	if [ -n "$by" ]; then
+		echo "coverage: $f:$by"
+	else
+		echo "coverage: $f: NOT COMPILED by any configuration ($*)" >&2
+		uncovered=$((uncovered + 1))
+	fi
+done
+[ "$uncovered" = 0 ] || { echo "coverage: $uncovered touched file(s) not compiled" >&2; exit 1; }
