@@ -23,6 +23,7 @@ read -r _ karch cross image _ <<<"$row"
 [ "$cross" = - ] && cross=
 
 fragments="configs/base.config configs/lockdep.config configs/mm.config configs/$arch.config"
+fragments="$fragments configs/series.config"
 [ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null && die "${cross}gcc not found (run 'make deps')"
 
 # One build at a time: the tree is checked out per variant.
@@ -69,6 +70,14 @@ dropped=$(cat $fragments | awk -v cfg="$obj/.config" '
 		sym = $2
 		if ((sym "=y") in have || (sym "=m") in have) print "  " $0
 	}')
+# Options of configs/series.config that this variant's tree does not define
+# are expected to be missing.
+for opt in $(sed -n 's/^\(CONFIG_[A-Z0-9_]*\)=.*/\1/p' configs/series.config); do
+	if ! grep -rqx --include='Kconfig*' "config ${opt#CONFIG_}" "$src"; then
+		echo "kernel: $arch/$variant: $opt is not in this tree (added by the series)"
+		dropped=$(echo "$dropped" | grep -v "^  $opt=" || true)
+	fi
+done
 [ -z "$dropped" ] || die "the merged configuration lost requested options:
 $dropped"
 
