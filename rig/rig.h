@@ -100,6 +100,7 @@ struct scenario {
 	char *expect_reports[MAX_DEVICES];	/* titles the run must produce */
 	int nexpect;
 	char *kunit[MAX_DEVICES];		/* KUnit suites reported from the console */
+	char *kunit_opt[MAX_DEVICES];		/* ... and the option that builds each */
 	int nkunit;
 	char *cmdline;
 	int timeout;

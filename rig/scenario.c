@@ -230,11 +230,23 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
 	} else if (!strcmp(key, "kunit")) {
-		if (sc->nkunit == MAX_DEVICES)
-			return perr(p, "kunit: too many suites");
-		if (!is_id(val))
-			return perr(p, "kunit: '%s' is not a suite name", val);
-		sc->kunit[sc->nkunit++] = xstrdup(val);
+		char *copy = xstrdup(val), *suite, *opt;
+		bool bad;
+
+		suite = strtok_r(val, " \t", &save);
+		opt = strtok_r(NULL, " \t", &save);
+		bad = !suite || !opt || strtok_r(NULL, " \t", &save) || !is_id(suite) ||
+		      strncmp(opt, "CONFIG_", 7) || strlen(opt) > 64 ||
+		      strspn(opt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(opt);
+		if (bad || sc->nkunit == MAX_DEVICES) {
+			perr(p, "kunit: want 'SUITE CONFIG_OPTION' (at most %d), got '%s'",
+			     MAX_DEVICES, copy);
+			free(copy);
+			return -1;
+		}
+		free(copy);
+		sc->kunit[sc->nkunit] = xstrdup(suite);
+		sc->kunit_opt[sc->nkunit++] = xstrdup(opt);
 	} else if (!strcmp(key, "expect_report")) {
 		if (sc->nexpect == MAX_DEVICES)
 			return perr(p, "expect_report: too many");
@@ -374,8 +386,10 @@ void scenario_free(struct scenario *sc)
 		free(sc->arches[i]);
 	for (i = 0; i < sc->nexpect; i++)
 		free(sc->expect_reports[i]);
-	for (i = 0; i < sc->nkunit; i++)
+	for (i = 0; i < sc->nkunit; i++) {
 		free(sc->kunit[i]);
+		free(sc->kunit_opt[i]);
+	}
 	free(sc->steps);
 	free(sc->path);
 	free(sc->name);
