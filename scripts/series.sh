@@ -78,7 +78,7 @@ check_exported() {
 
 apply_one() { # patch-file
 	local p=$1
-	if git -C "$src" am -q --keep-cr "$PWD/$p" 2>/dev/null; then
+	if git -C "$src" am -q --keep-cr "$PWD/$p" >/dev/null 2>&1; then
 		return 0
 	fi
 	git -C "$src" am --abort 2>/dev/null || true
