@@ -82,7 +82,7 @@ run: rig
 	@$(RIG) run $(foreach a,$(RUN_ARCH),--arch $(a)) --variant $(VARIANT) $(RUN_SCENARIOS)
 
 check: rig kernels initramfs
-	@scripts/coverage.sh $(VARIANT) $(ARCH)
+	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(ALL_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
 		--fixtures tests/fixtures $(SCENARIOS)
 
