@@ -176,6 +176,20 @@ static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok
 	return 0;
 }
 
+/*
+ * "FIRST SECOND": exactly two words, the first a plain name.  The words
+ * point into buf; val itself is left intact for error messages.
+ */
+static bool two_words(const char *val, char *buf, size_t len, char **first, char **second)
+{
+	char *save = NULL;
+
+	snprintf(buf, len, "%s", val);
+	*first = strtok_r(buf, " \t", &save);
+	*second = strtok_r(NULL, " \t", &save);
+	return *first && *second && !strtok_r(NULL, " \t", &save) && is_id(*first);
+}
+
 static int parse_int(struct parse *p, const char *key, const char *v, int lo, int hi, int *out)
 {
 	char *end;
@@ -191,7 +205,7 @@ static int parse_int(struct parse *p, const char *key, const char *v, int lo, in
 
 static int parse_key(struct parse *p, struct scenario *sc, const char *key, char *val)
 {
-	char *tok, *save = NULL;
+	char *tok, *save = NULL, words[1024];
 
 	if (!strcmp(key, "name")) {
 		if (!is_id(val))
@@ -218,33 +232,25 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->cmdline = xstrdup(val);
 	} else if (!strcmp(key, "virtio_mem")) {
 		struct vmem_dev *d = &sc->vmem[sc->nvmem];
-		char *id = strtok_r(val, " \t", &save);
-		char *size = strtok_r(NULL, " \t", &save);
+		char *id, *size;
 
 		if (sc->nvmem == MAX_DEVICES)
 			return perr(p, "virtio_mem: too many devices");
-		if (!id || !size || strtok_r(NULL, " \t", &save) || !is_id(id))
+		if (!two_words(val, words, sizeof(words), &id, &size))
 			return perr(p, "virtio_mem: want 'ID SIZE', got '%s'", val);
 		if (parse_size(size, &d->size))
 			return perr(p, "virtio_mem: '%s' is not a size", size);
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
 	} else if (!strcmp(key, "kunit")) {
-		char *copy = xstrdup(val), *suite, *opt;
-		bool bad;
+		char *suite, *opt;
 
-		suite = strtok_r(val, " \t", &save);
-		opt = strtok_r(NULL, " \t", &save);
-		bad = !suite || !opt || strtok_r(NULL, " \t", &save) || !is_id(suite) ||
-		      strncmp(opt, "CONFIG_", 7) || strlen(opt) > 64 ||
-		      strspn(opt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(opt);
-		if (bad || sc->nkunit == MAX_DEVICES) {
-			perr(p, "kunit: want 'SUITE CONFIG_OPTION' (at most %d), got '%s'",
-			     MAX_DEVICES, copy);
-			free(copy);
-			return -1;
-		}
-		free(copy);
+		if (sc->nkunit == MAX_DEVICES)
+			return perr(p, "kunit: too many suites");
+		if (!two_words(val, words, sizeof(words), &suite, &opt) ||
+		    strncmp(opt, "CONFIG_", 7) || strlen(opt) > 64 ||
+		    strspn(opt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(opt))
+			return perr(p, "kunit: want 'SUITE CONFIG_OPTION', got '%s'", val);
 		sc->kunit[sc->nkunit] = xstrdup(suite);
 		sc->kunit_opt[sc->nkunit++] = xstrdup(opt);
 	} else if (!strcmp(key, "expect_report")) {
@@ -255,12 +261,11 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->expect_reports[sc->nexpect++] = xstrdup(val);
 	} else if (!strcmp(key, "count")) {
 		struct counter *c = &sc->counters[sc->ncounters];
-		char *name = strtok_r(val, " \t", &save);
-		char *text = strtok_r(NULL, " \t", &save);
+		char *name, *text;
 
 		if (sc->ncounters == MAX_DEVICES)
 			return perr(p, "count: too many counters");
-		if (!name || !text || strtok_r(NULL, " \t", &save) || !is_id(name))
+		if (!two_words(val, words, sizeof(words), &name, &text))
 			return perr(p, "count: want 'NAME TEXT' (\\s for a space), got '%s'", val);
 		snprintf(c->name, sizeof(c->name), "%s", name);
 		unescape_spaces(text, c->text, sizeof(c->text));
