@@ -126,25 +126,6 @@ static size_t unescape(const char *in, char *out, size_t max)
 	return n;
 }
 
-/* Append a value so that it stays on one line. */
-static void add_escaped(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = s[i];
-
-		if (c == '\n')
-			add("\\n");
-		else if (c == '\\')
-			add("\\\\");
-		else if (c < 0x20 || c >= 0x7f)
-			add("\\x%02x", c);
-		else
-			add("%c", c);
-	}
-}
-
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
@@ -185,22 +166,6 @@ static void chomp(char *s)
 
 	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
 		s[--n] = '\0';
-}
-
-/* read PATH: the file's content, escaped. */
-static int cmd_read(char **argv, int argc)
-{
-	static char buf[REPLY_MAX_LEN / 4];
-	ssize_t n;
-
-	if (argc != 2)
-		return fail(EINVAL, "usage: read PATH");
-	n = read_file(argv[1], buf, sizeof(buf));
-	if (n < 0)
-		return fail(-n, argv[1]);
-	add("OK ");
-	add_escaped(buf, n);
-	return 0;
 }
 
 /* write PATH VALUE: one write(2) of the unescaped VALUE; errno reported. */
@@ -503,7 +468,6 @@ static const struct command {
 	{ "mark", cmd_mark },
 	{ "meminfo", cmd_meminfo },
 	{ "poweroff", cmd_poweroff },
-	{ "read", cmd_read },
 	{ "set", cmd_set },
 	{ "stop", cmd_stop },
 	{ "write", cmd_write },
