@@ -25,7 +25,7 @@ cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels initramfs rig run check bisect provoke fixtures lint checkpatch clean
+.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -66,13 +66,22 @@ $(B)/agent/%/init: guest/agent.c | deps
 kernels: base
 	@for a in $(ARCH); do scripts/kernel.sh $$a $(VARIANT) || exit 1; done
 
-# The initramfs is made with the kernel's own gen_init_cpio.
-$(B)/initramfs/%.cpio: $(B)/agent/%/init guest/initramfs.list | kernels
+# The series' kselftests, static, from the full series (scripts/selftests.sh).
+selftests: base
+	@for a in $(ARCH); do scripts/selftests.sh $$a || exit 1; done
+
+# The initramfs is made with the kernel's own gen_init_cpio: the agent as
+# /init and the kselftests in /selftests.  Always remade (it takes
+# milliseconds): the selftests have no make-visible prerequisites.
+$(B)/initramfs/%.cpio: $(B)/agent/%/init guest/initramfs.list FORCE | kernels selftests
 	@mkdir -p $(dir $@)
-	@sed 's|@AGENT@|$(abspath $<)|' guest/initramfs.list >$@.list
+	@{ sed 's|@AGENT@|$(abspath $<)|' guest/initramfs.list; \
+	  for f in $$(find $(B)/selftests/$* -maxdepth 1 -type f -perm -u+x | sort); do \
+		echo "file /selftests/$${f##*/} $(abspath .)/$$f 0755 0 0"; \
+	  done; } >$@.list
 	@$(B)/kernels/$(VARIANT)/$*/gen_init_cpio $@.list >$@.tmp && mv $@.tmp $@
-	@echo "initramfs: $@"
 initramfs: $(foreach a,$(ARCH),$(B)/initramfs/$(a).cpio)
+FORCE:
 
 # make run shows one architecture: the first of arches.tbl unless ARCH is given.
 RUN_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),$(firstword $(ALL_ARCHES)))

@@ -85,7 +85,10 @@ static int fail(int err, const char *what)
 	return -1;
 }
 
-/* Decode \n, \t, \0, \\ and \xHH so that any byte sequence can be written. */
+/*
+ * Decode \n, \t, \0, \s (space), \\ and \xHH so that any byte sequence
+ * can be written, and \{N}: the byte before, N times in all (overlong input).
+ */
 static size_t unescape(const char *in, char *out, size_t max)
 {
 	size_t n = 0;
@@ -108,6 +111,20 @@ static size_t unescape(const char *in, char *out, size_t max)
 			break;
 		case 's':
 			out[n++] = ' ';
+			break;
+		case '{':
+			if (n && isdigit(in[1])) {
+				char *end;
+				long k = strtol(in + 1, &end, 10);
+
+				if (*end == '}') {
+					for (; k > 1 && n < max; k--, n++)
+						out[n] = out[n - 1];
+					in = end;
+					break;
+				}
+			}
+			out[n++] = *in;
 			break;
 		case 'x':
 			if (isxdigit(in[1]) && isxdigit(in[2])) {
@@ -171,7 +188,7 @@ static void chomp(char *s)
 /* write PATH VALUE: one write(2) of the unescaped VALUE; errno reported. */
 static int cmd_write(char **argv, int argc)
 {
-	static char buf[LINE_MAX_LEN];
+	static char buf[4 * LINE_MAX_LEN];
 	size_t len = 0;
 	int err;
 
@@ -281,6 +298,182 @@ static int cmd_stop(char **argv, int argc)
 	add("OK iterations=%ld errors=%ld last_error=%s", l->iterations, l->errors,
 	    l->last_errno ? strerrorname_np(l->last_errno) : "none");
 	l->pid = 0;
+	return 0;
+}
+
+/*
+ * run [NAME=VALUE ...] PATH [ARG ...]: run a program (a kselftest) to its
+ * end.  Each line it prints (stdout and stderr) is sent at once as
+ * "| LINE"; the reply is "OK exit=N" or "OK signal=N".
+ */
+static int cmd_run(char **argv, int argc)
+{
+	char line[LINE_MAX_LEN];
+	int pfd[2], i, status;
+	FILE *out;
+	pid_t pid;
+
+	for (i = 1; i < argc && strchr(argv[i], '=') && argv[i][0] != '/'; i++)
+		;
+	if (i == argc)
+		return fail(EINVAL, "usage: run [NAME=VALUE ...] PATH [ARG ...]");
+	if (access(argv[i], X_OK))
+		return fail(errno, argv[i]);
+	if (pipe2(pfd, O_CLOEXEC))
+		return fail(errno, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return fail(errno, "fork");
+	if (!pid) {
+		int j;
+
+		for (j = 1; j < i; j++)
+			putenv(argv[j]);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		if (chdir("/tmp"))
+			_exit(126);
+		execv(argv[i], argv + i);
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = fdopen(pfd[0], "r");
+	while (out && fgets(line, sizeof(line), out)) {
+		chomp(line);
+		fprintf(port, "| %s\n", line);
+		fflush(port);
+	}
+	if (out)
+		fclose(out);
+	else
+		close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return fail(errno, "waitpid");
+	if (WIFSIGNALED(status))
+		add("OK signal=%d", WTERMSIG(status));
+	else
+		add("OK exit=%d", WEXITSTATUS(status));
+	return 0;
+}
+
+#define MAX_HOLDS	4
+
+static struct hold {
+	char id[32];
+	pid_t pid;
+} holds[MAX_HOLDS];
+
+/* The child of "hold": keeps SIZE bytes of anon memory or of pipe buffers. */
+static void hold_child(const char *kind, unsigned long size, int ready)
+{
+	unsigned long done = 0;
+	char *buf;
+
+	if (!strcmp(kind, "anon")) {
+		buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED)
+			_exit(1);
+		memset(buf, 0x5a, size);
+		done = size;
+	} else {
+		static char page[65536];
+		int p[2];
+
+		memset(page, 0xa5, sizeof(page));
+		while (done < size && !pipe(p)) {
+			int cap = fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+			ssize_t n;
+
+			fcntl(p[1], F_SETFL, O_NONBLOCK);
+			while (cap > 0 && (n = write(p[1], page, sizeof(page))) > 0)
+				done += n;
+			if (cap <= 0)
+				_exit(1);
+		}
+	}
+	if (write(ready, &done, sizeof(done)) != sizeof(done))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * hold ID anon|pipe SIZE: a child process keeps SIZE bytes of memory, as
+ * anonymous (movable) pages or as pipe buffers (unmovable kernel pages),
+ * until "release ID".
+ */
+static int cmd_hold(char **argv, int argc)
+{
+	struct hold *h = NULL;
+	unsigned long size, done = 0;
+	int p[2], i;
+	pid_t pid;
+
+	if (argc != 4 || (strcmp(argv[2], "anon") && strcmp(argv[2], "pipe")))
+		return fail(EINVAL, "usage: hold ID anon|pipe SIZE");
+	size = strtoul(argv[3], NULL, 0);
+	for (i = 0; i < MAX_HOLDS; i++) {
+		if (holds[i].pid && !strcmp(holds[i].id, argv[1]))
+			return fail(EEXIST, argv[1]);
+		if (!holds[i].pid && !h)
+			h = &holds[i];
+	}
+	if (!h)
+		return fail(ENOSPC, "too many holds");
+	if (pipe2(p, O_CLOEXEC))
+		return fail(errno, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return fail(errno, "fork");
+	if (!pid)
+		hold_child(argv[2], size, p[1]);
+	close(p[1]);
+	if (read(p[0], &done, sizeof(done)) != sizeof(done)) {
+		close(p[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return fail(ENOMEM, "the holding process died");
+	}
+	close(p[0]);
+	snprintf(h->id, sizeof(h->id), "%s", argv[1]);
+	h->pid = pid;
+	add("OK pid=%d bytes=%lu", pid, done);
+	return 0;
+}
+
+/* release ID: the holding process ends and its memory is freed. */
+static int cmd_release(char **argv, int argc)
+{
+	int i;
+
+	if (argc != 2)
+		return fail(EINVAL, "usage: release ID");
+	for (i = 0; i < MAX_HOLDS; i++) {
+		if (holds[i].pid && !strcmp(holds[i].id, argv[1])) {
+			kill(holds[i].pid, SIGKILL);
+			waitpid(holds[i].pid, NULL, 0);
+			holds[i].pid = 0;
+			add("OK");
+			return 0;
+		}
+	}
+	return fail(ENOENT, argv[1]);
+}
+
+/* read PATH: the file's first line. */
+static int cmd_read(char **argv, int argc)
+{
+	static char buf[LINE_MAX_LEN];
+	ssize_t n;
+
+	if (argc != 2)
+		return fail(EINVAL, "usage: read PATH");
+	n = read_file(argv[1], buf, sizeof(buf));
+	if (n < 0)
+		return fail(-n, argv[1]);
+	buf[strcspn(buf, "\n")] = '\0';
+	add("OK %s", buf);
 	return 0;
 }
 
@@ -463,11 +656,15 @@ static const struct command {
 } commands[] = {
 	{ "bgwrite", cmd_bgwrite },
 	{ "blocks", cmd_blocks },
+	{ "hold", cmd_hold },
 	{ "lockdep", cmd_lockdep },
 	{ "loop", cmd_loop },
 	{ "mark", cmd_mark },
 	{ "meminfo", cmd_meminfo },
 	{ "poweroff", cmd_poweroff },
+	{ "read", cmd_read },
+	{ "release", cmd_release },
+	{ "run", cmd_run },
 	{ "set", cmd_set },
 	{ "stop", cmd_stop },
 	{ "write", cmd_write },

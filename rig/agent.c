@@ -36,6 +36,8 @@ int agent_line(struct vm *vm, char *line, size_t len, int timeout)
 }
 
 /*
+ * Lines "| TEXT" before the reply are the output of a command that runs in
+ * the guest (the run command); they go to vm->stream when it is set.
  * Returns 0 for OK (text after "OK " in out), 1 for ERR (the whole "ENAME
  * what" in out), -1 when the channel failed (vm->err says why).
  */
@@ -54,8 +56,14 @@ int agent_cmd(struct vm *vm, char *out, size_t len, int timeout, const char *fmt
 		snprintf(vm->err, sizeof(vm->err), "cannot write to the guest agent");
 		return -1;
 	}
-	if (agent_line(vm, line, sizeof(line), timeout))
-		return -1;
+	do {
+		if (agent_line(vm, line, sizeof(line), timeout))
+			return -1;
+		if (strncmp(line, "| ", 2))
+			break;
+		if (vm->stream)
+			fprintf(vm->stream, "%s\n", line + 2);
+	} while (1);
 	if (!strncmp(line, "OK", 2)) {
 		snprintf(out, len, "%s", line[2] ? line + 3 : "");
 		return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit results on the console: the KTAP of one suite, case by case.
+ * KTAP results: of a KUnit suite on the console, case by case, and the
+ * result lines of a kselftest run in the guest.
  *
  *     # Subtest: SUITE
  *     1..N
@@ -9,7 +10,7 @@
  *     ok 3 skipped_case # SKIP reason
  * ok K SUITE
  */
-#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rig.h"
@@ -26,12 +27,40 @@ static const char *ktap_text(const char *line)
 	return p;
 }
 
+/*
+ * "ok N name [# SKIP reason]" or "not ok N name": fills c (with the
+ * directive, if any, in c->note) and returns true.
+ */
+bool ktap_result(const char *t, struct ktap_case *c)
+{
+	bool ok = !strncmp(t, "ok ", 3);
+	char *hash;
+	int num, off;
+
+	if (!ok && strncmp(t, "not ok ", 7))
+		return false;
+	if (sscanf(t + (ok ? 3 : 7), "%d %n", &num, &off) != 1)
+		return false;
+	memset(c, 0, sizeof(*c));
+	c->ok = ok;
+	snprintf(c->name, sizeof(c->name), "%s", t + (ok ? 3 : 7) + off);
+	hash = strstr(c->name, " # ");
+	if (hash) {
+		c->skipped = !strncmp(hash, " # SKIP", 7);
+		snprintf(c->note, sizeof(c->note), "%s", hash + 3);
+		*hash = '\0';
+	}
+	return true;
+}
+
 /* Fills "cases"; returns how many, or -1 when the suite never reported. */
 int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, int max)
 {
-	char line[1024], subtest[160], *hash;
+	char line[1024], subtest[160];
 	bool inside = false, ended = false;
-	int n = 0, num, off;
+	struct ktap_case c;
+	size_t sl = strlen(suite);
+	int n = 0;
 	FILE *f;
 
 	f = fopen(console, "r");
@@ -40,37 +69,20 @@ int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, 
 	snprintf(subtest, sizeof(subtest), "# Subtest: %s", suite);
 	while (!ended && fgets(line, sizeof(line), f)) {
 		const char *t = ktap_text(line);
-		struct ktap_case *c;
-		bool ok;
 
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!inside) {
 			inside = !strcmp(t, subtest);
 			continue;
 		}
-		ok = !strncmp(t, "ok ", 3);
-		if (!ok && strncmp(t, "not ok ", 7))
+		if (!ktap_result(t, &c))
 			continue;
-		if (sscanf(t + (ok ? 3 : 7), "%d %n", &num, &off) != 1)
-			continue;
-		t += (ok ? 3 : 7) + off;
-		if (!strncmp(t, suite, strlen(suite)) &&
-		    (!t[strlen(suite)] || isspace((unsigned char)t[strlen(suite)]))) {
+		if (!strncmp(c.name, suite, sl) && !c.name[sl]) {
 			ended = true;	/* the suite's own result line */
 			continue;
 		}
-		if (n == max)
-			continue;
-		c = &cases[n++];
-		memset(c, 0, sizeof(*c));
-		c->ok = ok;
-		snprintf(c->name, sizeof(c->name), "%s", t);
-		hash = strstr(c->name, " # ");
-		if (hash) {
-			c->skipped = !strncmp(hash, " # SKIP", 7);
-			snprintf(c->note, sizeof(c->note), "%s", hash + 3);
-			*hash = '\0';
-		}
+		if (n < max)
+			cases[n++] = c;
 	}
 	fclose(f);
 	return inside ? n : -1;

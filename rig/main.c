@@ -255,6 +255,7 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 	}
 	if (o->human)
 		printf("  guest ready in %.1f s (%s)\n", vm.ready_at - vm.started, vm.guest);
+	r.deadline = deadline;
 	if (run_baseline(&r))
 		goto out;
 	for (i = 0; i < sc->nsteps; i++) {
@@ -329,6 +330,12 @@ out:
 		}
 	}
 	report_add(rep, name, passed, now() - t0, r.why, diag, &titles);
+	for (i = 0; i < r.nsubs; i++) {
+		char sub[400];
+
+		snprintf(sub, sizeof(sub), "%s/%s", name, r.subs[i].name);
+		report_add(rep, sub, r.subs[i].ok, 0, r.subs[i].why, r.subs[i].diag, NULL);
+	}
 	for (i = 0; i < sc->nkunit; i++)
 		report_kunit(rep, arch->name, sc->kunit[i], line,
 			     option_set(kernel, sc->kunit_opt[i]) ? NULL : sc->kunit_opt[i]);

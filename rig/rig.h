@@ -18,7 +18,7 @@ struct json_tokener;
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 #define fallthrough	__attribute__((__fallthrough__))
 
-#define MAX_ARGS	8
+#define MAX_ARGS	16
 #define MAX_TITLES	64
 #define MAX_DEVICES	8
 #define MAX_ARCHES	8
@@ -63,6 +63,10 @@ enum verb {
 	V_WAIT_CONSOLE,
 	V_LOOP_START,
 	V_LOOP_STOP,
+	V_SELFTEST,
+	V_EXPECT_READ,
+	V_HOLD,
+	V_RELEASE,
 	V_NR_VERBS
 };
 
@@ -134,6 +138,7 @@ struct ktap_case {
 };
 
 int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, int max);
+bool ktap_result(const char *line, struct ktap_case *c);
 
 /* vm.c: one QEMU instance and its three channels */
 struct event {
@@ -156,6 +161,7 @@ struct vm {
 	size_t con_tail_len;
 	char *con_all;			/* everything the console printed */
 	size_t con_all_len, con_all_cap;
+	FILE *stream;			/* where "| " lines of a running command go */
 	char dir[512];
 	char err[512];
 	double started, ready_at;
@@ -207,11 +213,25 @@ struct counts {
 	char loops[256];		/* "loop_ID=N ..." of stopped loops */
 };
 
+/* One case of a selftest run inside the guest, reported on its own. */
+struct sub_result {
+	char name[160];
+	char why[160];
+	char diag[256];
+	bool ok;
+};
+
+#define MAX_SUB_RESULTS	32
+
 struct run {
 	struct vm *vm;
+	struct sub_result subs[MAX_SUB_RESULTS];
+	int nsubs;
+	int selftests;			/* selftest steps so far (log file names) */
 	const struct scenario *sc;
 	struct counts counts;
 	long memtotal_kb;		/* at READY */
+	double deadline;		/* of the scenario */
 	size_t step_off;		/* console length when the current step began */
 	size_t prev_step_off;		/* ... and when the step before it began */
 	char why[1024];

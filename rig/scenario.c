@@ -18,7 +18,8 @@
  * s = size or 0,
  * d = signed size delta, t = online type, r = expected unplug result,
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
- * e = "ok" or an errno name, i = seconds (1..3600).
+ * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
+ * k = kind of held memory (anon, pipe), a = "partial".
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -30,7 +31,7 @@ static const struct verb_def {
 	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
-	[V_VMEM_RESIZE] = { "vmem_resize", "ns", "vmem_resize ID SIZE" },
+	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial]" },
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
@@ -38,6 +39,10 @@ static const struct verb_def {
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
 	[V_LOOP_STOP] = { "loop_stop", "nI", "loop_stop ID [MIN-ITERATIONS]" },
+	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
+	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
+	[V_HOLD] = { "hold", "nkz", "hold ID anon|pipe SIZE" },
+	[V_RELEASE] = { "release", "n", "release ID" },
 };
 
 static const char *const online_types[] = {
@@ -125,6 +130,18 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 			return perr(p, "%s: '%s' is not an absolute path", verb, a);
 		return 0;
 	case 'v':
+		return 0;
+	case 'k':
+		if (strcmp(a, "anon") && strcmp(a, "pipe"))
+			return perr(p, "%s: '%s' is not a kind of memory (anon, pipe)", verb, a);
+		return 0;
+	case 'a':
+		if (strcmp(a, "partial"))
+			return perr(p, "%s: '%s' is not 'partial'", verb, a);
+		return 0;
+	case 'x':
+		if (!is_id(a) || a[0] == '-')
+			return perr(p, "%s: '%s' is not a program name", verb, a);
 		return 0;
 	case 'e':
 		if (strcmp(a, "ok") && (a[0] != 'E' || !a[1] ||
@@ -293,6 +310,20 @@ void unescape_spaces(const char *in, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* "key = value" has one word before the '='; a step may hold NAME=VALUE. */
+static bool is_key_line(const char *line, const char *eq)
+{
+	const char *p = line;
+
+	while (p < eq && !isspace((unsigned char)*p))
+		p++;
+	if (p == line)
+		return false;
+	while (p < eq && isspace((unsigned char)*p))
+		p++;
+	return p == eq;
+}
+
 static char *trim(char *s)
 {
 	char *e;
@@ -336,7 +367,7 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		if (!*line)
 			continue;
 		eq = strchr(line, '=');
-		if (eq) {
+		if (eq && is_key_line(line, eq)) {
 			*eq = '\0';
 			rc = parse_key(&p, sc, trim(line), trim(eq + 1));
 			continue;

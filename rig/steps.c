@@ -231,9 +231,18 @@ static int set_blocks(struct run *r, const struct step *s, const char *state)
 	return 0;
 }
 
+/*
+ * vmem_resize ID SIZE: QEMU's "size" and the guest's blocks must both reach
+ * SIZE.  With "partial" the guest cannot give everything back (its memory
+ * is in use): the size must come down and settle above SIZE, and what QEMU
+ * reports must match what the guest's MemTotal gained (all of the device
+ * online, no other memory device).
+ */
 static int vmem_resize(struct run *r, const struct step *s)
 {
-	unsigned long long want, before, size = 0;
+	bool partial = s->nargs > 2;
+	unsigned long long want, before, size = 0, last = 0;
+	double stable_since = now();
 	struct json_object *a;
 	long first, count, present, online;
 	double deadline = now() + STEP_TIMEOUT;
@@ -247,6 +256,8 @@ static int vmem_resize(struct run *r, const struct step *s)
 		return vm_fail(r, "qom-get size");
 	if (before == want)
 		return fail(r, "%s already has %s plugged", s->args[0], s->args[1]);
+	if (partial && want > before)
+		return fail(r, "partial is for unplugging");
 	a = json_object_new_object();
 	json_object_object_add(a, "path", json_object_new_string(s->args[0]));
 	json_object_object_add(a, "property", json_object_new_string("requested-size"));
@@ -263,6 +274,22 @@ static int vmem_resize(struct run *r, const struct step *s)
 			return -1;
 		if (size == want && (unsigned long long)present * bs == want)
 			break;
+		if (size != last) {
+			last = size;
+			stable_since = now();
+		}
+		/*
+		 * Partly unplugged memory blocks stay: the guest's view of
+		 * what is plugged is MemTotal, all of the device being online.
+		 */
+		if (partial && size < before && now() - stable_since > 15) {
+			long kb;
+
+			if (memtotal_kb(r, &kb))
+				return -1;
+			if ((unsigned long long)(kb - r->memtotal_kb) * 1024 == size)
+				break;
+		}
 		if (now() > deadline)
 			return fail(r, "%s: size %llu, guest blocks %ld (%llu bytes), want %llu",
 				    s->args[0], size, present, (unsigned long long)present * bs,
@@ -270,10 +297,13 @@ static int vmem_resize(struct run *r, const struct step *s)
 		if (vm_pump(r->vm, 500))
 			return vm_fail(r, "vmem_resize");
 	}
+	if (partial && size == want)
+		return fail(r, "%s: all of it came back: nothing kept the memory busy",
+			    s->args[0]);
 	if (want > before)
-		r->counts.vmem_plugged += want - before;
+		r->counts.vmem_plugged += size - before;
 	else
-		r->counts.vmem_unplugged += before - want;
+		r->counts.vmem_unplugged += before - size;
 	say(r, "  %s: size %llu MiB, guest has %ld blocks\n", s->args[0], size >> 20, present);
 	return 0;
 }
@@ -305,23 +335,111 @@ static int expect_lockdep(struct run *r)
 	return 0;
 }
 
-/* write PATH VALUE [ok|ENAME]: the write must end as expected. */
+/*
+ * "{ID}" in a path stands for the first memory block of device ID, "{ID+N}"
+ * for the one N blocks after it.
+ */
+static int expand(struct run *r, const char *in, char *out, size_t len)
+{
+	const char *open_br = strchr(in, '{'), *close_br;
+	char id[40], *plus;
+	long first, count, n = 0;
+
+	if (!open_br) {
+		snprintf(out, len, "%s", in);
+		return 0;
+	}
+	close_br = strchr(open_br, '}');
+	if (!close_br || close_br - open_br - 1 >= (long)sizeof(id))
+		return fail(r, "'%s': unterminated {device}", in);
+	snprintf(id, sizeof(id), "%.*s", (int)(close_br - open_br - 1), open_br + 1);
+	plus = strchr(id, '+');
+	if (plus) {
+		*plus = '\0';
+		n = atol(plus + 1);
+	}
+	if (device_blocks(r, id, &first, &count))
+		return -1;
+	if (n >= count)
+		return fail(r, "'%s': %s has %ld blocks", in, id, count);
+	snprintf(out, len, "%.*s%ld%s", (int)(open_br - in), in, first + n, close_br + 1);
+	return 0;
+}
+
+/* Every block's state, for "nothing changed" checks. */
+static int snapshot(struct run *r, char *buf, size_t len)
+{
+	return ok(r, buf, len, "blocks", NULL, NULL);
+}
+
+/*
+ * write PATH VALUE [ok|ENAME]: the write must end as expected.  A write
+ * that is expected to fail must also leave every memory block as it was.
+ */
 static int write_file(struct run *r, const struct step *s)
 {
 	const char *want = s->nargs > 2 ? s->args[2] : "ok";
-	char reply[512];
+	static char before[65536], after[65536];
+	char reply[512], path[512];
+	bool must_fail = strcmp(want, "ok");
 	int rc;
 
-	rc = agent_cmd(r->vm, reply, sizeof(reply), STEP_TIMEOUT, "write %s %s",
-		       s->args[0], s->args[1]);
+	if (expand(r, s->args[0], path, sizeof(path)) ||
+	    (must_fail && snapshot(r, before, sizeof(before))))
+		return -1;
+	rc = agent_cmd(r->vm, reply, sizeof(reply), STEP_TIMEOUT, "write %s %s", path,
+		       s->args[1]);
 	if (rc < 0)
 		return vm_fail(r, "guest agent");
-	if (!strcmp(want, "ok") ? rc != 0 :
+	if (!must_fail ? rc != 0 :
 	    rc == 0 || strncmp(reply, want, strlen(want)) || reply[strlen(want)] != ' ')
-		return fail(r, "write %s '%s': got %s, want %s", s->args[0], s->args[1],
+		return fail(r, "write %s '%s': got %s, want %s", path, s->args[1],
 			    rc ? reply : "success", want);
+	if (must_fail) {
+		if (snapshot(r, after, sizeof(after)))
+			return -1;
+		if (strcmp(before, after))
+			return fail(r, "write %s '%s' failed as expected but changed the blocks: %s -> %s",
+				    path, s->args[1], before, after);
+	}
 	r->counts.checks++;
 	return 0;
+}
+
+/* expect_read PATH VALUE: the first line of the file ("\s" for a space). */
+static int expect_read(struct run *r, const struct step *s)
+{
+	char path[512], want[256], reply[4096];
+
+	if (expand(r, s->args[0], path, sizeof(path)) ||
+	    ok(r, reply, sizeof(reply), "read %s", path, NULL))
+		return -1;
+	unescape_spaces(s->args[1], want, sizeof(want));
+	if (strcmp(reply, want))
+		return fail(r, "%s reads '%s', want '%s'", path, reply, want);
+	r->counts.checks++;
+	return 0;
+}
+
+/* hold ID anon|pipe SIZE: the guest keeps that much memory busy. */
+static int hold(struct run *r, const struct step *s)
+{
+	unsigned long long size;
+	char reply[256], args[96];
+
+	parse_size(s->args[2], &size);
+	snprintf(args, sizeof(args), "%s %llu", s->args[1], size);
+	if (ok(r, reply, sizeof(reply), "hold %s %s", s->args[0], args))
+		return -1;
+	say(r, "  %s: %s\n", s->args[0], reply);
+	return 0;
+}
+
+static int release(struct run *r, const struct step *s)
+{
+	char reply[256];
+
+	return ok(r, reply, sizeof(reply), "release %s", s->args[0], NULL);
 }
 
 /* bg_write PATH VALUE: the guest writes from a child process. */
@@ -386,6 +504,108 @@ static int loop_stop(struct run *r, const struct step *s)
 	return 0;
 }
 
+static void sub_add(struct run *r, const char *name, bool ok, const char *why,
+		    const char *diag)
+{
+	struct sub_result *sr;
+
+	if (r->nsubs == MAX_SUB_RESULTS)
+		return;
+	sr = &r->subs[r->nsubs++];
+	snprintf(sr->name, sizeof(sr->name), "%s", name);
+	snprintf(sr->why, sizeof(sr->why), "%s", why);
+	snprintf(sr->diag, sizeof(sr->diag), "%s", diag);
+	sr->ok = ok;
+}
+
+/*
+ * Each KTAP result of a selftest becomes a result of its own, with the
+ * "# totals:" line printed before it as its diagnostics.  A skipped case
+ * exercised nothing: it fails like any other.  Returns the failures.
+ */
+static int selftest_results(struct run *r, FILE *log, const char *prog, const char *path,
+			    int *cases)
+{
+	char line[1024], totals[256] = "", name[160];
+	struct ktap_case c;
+	int bad = 0;
+
+	rewind(log);
+	*cases = 0;
+	while (fgets(line, sizeof(line), log)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "# totals: ", 10)) {
+			snprintf(totals, sizeof(totals), "%s", line + 10);
+			continue;
+		}
+		if (!ktap_result(line, &c))
+			continue;
+		(*cases)++;
+		snprintf(name, sizeof(name), "%s/%s", prog, c.name);
+		if (c.skipped)
+			snprintf(c.note, sizeof(c.note), "%s", strstr(line, "# SKIP") + 2);
+		else if (!c.ok)
+			snprintf(c.note, sizeof(c.note), "the case failed (see %s)",
+				 strrchr(path, '/') + 1);
+		sub_add(r, name, c.ok && !c.skipped, c.note, totals);
+		say(r, "  %s: %s%s\n", name, c.ok && !c.skipped ? "ok" : "FAILED: ",
+		    c.ok && !c.skipped ? "" : c.note);
+		if (totals[0])
+			say(r, "    %s\n", totals);
+		bad += !c.ok || c.skipped;
+		totals[0] = '\0';
+	}
+	return bad;
+}
+
+/*
+ * selftest PROGRAM [ARG|NAME=VALUE ...]: a kselftest from the series'
+ * tools/testing/selftests, built into the initramfs as /selftests/PROGRAM,
+ * runs to its end; NAME=VALUE arguments are its environment.
+ */
+static int selftest(struct run *r, const struct step *s)
+{
+	char cmd[1024], reply[256], path[700];
+	int i, rc, bad, cases, timeout = r->deadline - now();
+	size_t n;
+	FILE *log;
+
+	n = snprintf(cmd, sizeof(cmd), "run");
+	for (i = 1; i < s->nargs; i++)
+		if (strchr(s->args[i], '=') && s->args[i][0] != '-')
+			n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
+	n += snprintf(cmd + n, sizeof(cmd) - n, " /selftests/%s", s->args[0]);
+	for (i = 1; i < s->nargs; i++)
+		if (!strchr(s->args[i], '=') || s->args[i][0] == '-')
+			n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
+	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
+	log = fopen(path, "w+");
+	if (!log)
+		return fail(r, "cannot create %s", path);
+	r->vm->stream = log;
+	rc = agent_cmd(r->vm, reply, sizeof(reply), timeout > 1 ? timeout : 1, "%s", cmd);
+	r->vm->stream = NULL;
+	if (rc < 0) {
+		fclose(log);
+		return vm_fail(r, s->args[0]);
+	}
+	if (rc > 0) {
+		fclose(log);
+		return fail(r, "guest: %s", reply);
+	}
+	bad = selftest_results(r, log, s->args[0], path, &cases);
+	fclose(log);
+	if (!cases)
+		return fail(r, "%s reported no result (%s; output in %s)", s->args[0], reply, path);
+	if (bad)
+		return fail(r, "%s: %d of %d cases failed or were skipped (%s)", s->args[0], bad,
+			    cases, path);
+	if (agent_field(reply, "exit") != 0)
+		return fail(r, "%s ended with %s", s->args[0], reply);
+	r->counts.checks += cases;
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -421,6 +641,14 @@ int step_run(struct run *r, const struct step *s)
 		return loop_start(r, s);
 	case V_LOOP_STOP:
 		return loop_stop(r, s);
+	case V_SELFTEST:
+		return selftest(r, s);
+	case V_EXPECT_READ:
+		return expect_read(r, s);
+	case V_HOLD:
+		return hold(r, s);
+	case V_RELEASE:
+		return release(r, s);
 	case V_NR_VERBS:
 		break;
 	}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the series' kselftests for one architecture, static, into
+# build/selftests/ARCH/: tools/testing/selftests/memory-hotplug of the base
+# with every patch of patches/series that touches it, built by its own
+# Makefile (lib.mk).  They come from the full series whatever variant is
+# booted: a series prefix, the base and the negative controls are all
+# judged by the same tests.
+set -euo pipefail
+unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
+
+arch=${1:?arch}
+src=build/src
+out=build/selftests/$arch
+dir=tools/testing/selftests/memory-hotplug
+
+die() { echo "selftests: $arch: $*" >&2; exit 1; }
+
+row=$(awk -v a="$arch" '$1 == a' arches.tbl)
+[ -n "$row" ] || die "unknown architecture"
+read -r _ _ cross _ <<<"$row"
+[ "$cross" = - ] && cross=
+git -C "$src" rev-parse -q --verify base >/dev/null || die "no kernel tree (run 'make base')"
+
+patches=()
+for p in $(sed -e 's/#.*//' patches/series); do
+	grep -q "^+++ b/tools/testing/selftests/" "patches/$p" && patches+=("patches/$p")
+done
+inputs=$( { git -C "$src" rev-parse base; echo "$row"; cat scripts/selftests.sh; \
+	    [ ${#patches[@]} -gt 0 ] && cat "${patches[@]}"; } | sha256sum | cut -c1-16)
+if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ]; then
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+git -C "$src" archive base tools/testing/selftests/lib.mk \
+	tools/testing/selftests/kselftest.h tools/testing/selftests/kselftest_harness.h \
+	"$dir" | tar -x -C "$tmp"
+for p in "${patches[@]}"; do
+	(cd "$tmp" && git apply --include='tools/testing/selftests/*' "$OLDPWD/$p") ||
+		die "$p does not apply to $dir"
+done
+rm -rf "$out"
+mkdir -p "$out"
+echo "selftests: $arch: building $dir (${#patches[@]} patch(es) of the series)"
+make -s -C "$tmp/$dir" CROSS_COMPILE="$cross" OUTPUT="$PWD/$out" LDFLAGS=-static \
+	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "build failed"; }
+[ -n "$(find "$out" -maxdepth 1 -type f -perm -u+x)" ] || die "no program was built"
+echo "$inputs" >"$out/.inputs"
