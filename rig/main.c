@@ -64,9 +64,10 @@ static int count_lines(const char *path)
 static void counts_diag(const struct counts *c, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "blocks_onlined=%ld blocks_offlined=%ld dimms_added=%ld dimms_removed=%ld vmem_plugged_mib=%llu vmem_unplugged_mib=%llu checks=%ld%s",
+		 "blocks_onlined=%ld blocks_offlined=%ld dimms_added=%ld dimms_removed=%ld cpus_added=%ld cpus_removed=%ld vmem_plugged_mib=%llu vmem_unplugged_mib=%llu checks=%ld%s",
 		 c->blocks_onlined, c->blocks_offlined, c->dimms_added, c->dimms_removed,
-		 c->vmem_plugged >> 20, c->vmem_unplugged >> 20, c->checks, c->loops);
+		 c->cpus_added, c->cpus_removed, c->vmem_plugged >> 20, c->vmem_unplugged >> 20,
+		 c->checks, c->loops);
 }
 
 static bool file_exists(const char *path)

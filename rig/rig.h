@@ -67,6 +67,8 @@ enum verb {
 	V_EXPECT_READ,
 	V_HOLD,
 	V_RELEASE,
+	V_CPU_ADD,
+	V_CPU_DEL,
 	V_NR_VERBS
 };
 
@@ -207,6 +209,8 @@ struct counts {
 	long blocks_offlined;
 	long dimms_added;
 	long dimms_removed;
+	long cpus_added;
+	long cpus_removed;
 	unsigned long long vmem_plugged;
 	unsigned long long vmem_unplugged;
 	long checks;

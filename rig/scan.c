@@ -91,6 +91,7 @@ static const char *const boring[] = {
 	"get_online_mems", "mem_hotplug_begin", "kthread", "ret_from_fork*",
 	"rcu_*", "__rcu_*", "sched_show_task", "nmi_*", "panic", "__stack_chk_fail",
 	"stack_trace_*", "arch_stack_walk", "kmsg_dump*", "stop_one_cpu*", "stop_machine*",
+	"bad_page", "free_tail_page_prepare", "free_unref_page*", "free_pages*", "__free_pages*",
 };
 
 static bool is_boring(const char *fn)

@@ -43,6 +43,8 @@ static const struct verb_def {
 	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
 	[V_HOLD] = { "hold", "nkz", "hold ID anon|pipe SIZE" },
 	[V_RELEASE] = { "release", "n", "release ID" },
+	[V_CPU_ADD] = { "cpu_add", "n", "cpu_add ID" },
+	[V_CPU_DEL] = { "cpu_del", "n", "cpu_del ID" },
 };
 
 static const char *const online_types[] = {

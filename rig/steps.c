@@ -366,6 +366,16 @@ static int expand(struct run *r, const char *in, char *out, size_t len)
 	return 0;
 }
 
+/* bg_write PATH VALUE: the guest writes from a child process. */
+static int bg_write(struct run *r, const struct step *s)
+{
+	char reply[256], path[512];
+
+	if (expand(r, s->args[0], path, sizeof(path)))
+		return -1;
+	return ok(r, reply, sizeof(reply), "bgwrite %s %s", path, s->args[1]);
+}
+
 /* Every block's state, for "nothing changed" checks. */
 static int snapshot(struct run *r, char *buf, size_t len)
 {
@@ -399,7 +409,7 @@ static int write_file(struct run *r, const struct step *s)
 		if (snapshot(r, after, sizeof(after)))
 			return -1;
 		if (strcmp(before, after))
-			return fail(r, "write %s '%s' failed as expected but changed the blocks: %s -> %s",
+			return fail(r, "write %s '%s' failed but changed blocks: %s -> %s",
 				    path, s->args[1], before, after);
 	}
 	r->counts.checks++;
@@ -422,7 +432,7 @@ static int expect_read(struct run *r, const struct step *s)
 }
 
 /* hold ID anon|pipe SIZE: the guest keeps that much memory busy. */
-static int hold(struct run *r, const struct step *s)
+static int hold_memory(struct run *r, const struct step *s)
 {
 	unsigned long long size;
 	char reply[256], args[96];
@@ -435,20 +445,14 @@ static int hold(struct run *r, const struct step *s)
 	return 0;
 }
 
-static int release(struct run *r, const struct step *s)
+static int release_memory(struct run *r, const struct step *s)
 {
 	char reply[256];
 
 	return ok(r, reply, sizeof(reply), "release %s", s->args[0], NULL);
 }
 
-/* bg_write PATH VALUE: the guest writes from a child process. */
-static int bg_write(struct run *r, const struct step *s)
-{
-	char reply[256];
 
-	return ok(r, reply, sizeof(reply), "bgwrite %s %s", s->args[0], s->args[1]);
-}
 
 /*
  * wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the
@@ -501,6 +505,114 @@ static int loop_stop(struct run *r, const struct step *s)
 	if (it < min)
 		return fail(r, "loop %s ran %ld cycles, want at least %ld (%s)", s->args[0],
 			    it, min, reply);
+	return 0;
+}
+
+/* The guest's list of present CPUs, as a count ("0-2,4" is 4). */
+static int present_cpus(struct run *r, int *n)
+{
+	char reply[256], *p;
+	int a, b, len;
+
+	if (ok(r, reply, sizeof(reply), "read %s", "/sys/devices/system/cpu/present", NULL))
+		return -1;
+	*n = 0;
+	for (p = reply; sscanf(p, "%d%n", &a, &len) == 1; p += len + (p[len] == ',')) {
+		b = a;
+		if (p[len] == '-') {
+			p += len + 1;
+			if (sscanf(p, "%d%n", &b, &len) != 1)
+				break;
+		}
+		*n += b - a + 1;
+		if (p[len] != ',')
+			break;
+	}
+	return 0;
+}
+
+static int wait_present(struct run *r, int want)
+{
+	double deadline = now() + STEP_TIMEOUT;
+	int n;
+
+	for (;;) {
+		if (present_cpus(r, &n))
+			return -1;
+		if (n == want)
+			return 0;
+		if (now() > deadline)
+			return fail(r, "the guest has %d CPUs present, want %d", n, want);
+		if (vm_pump(r->vm, 200))
+			return vm_fail(r, "waiting for CPUs");
+	}
+}
+
+/*
+ * cpu_add ID: a vCPU into the first free slot QEMU lists
+ * (query-hotpluggable-cpus); the guest sees it and brings it online.
+ */
+static int cpu_add(struct run *r, const struct step *s)
+{
+	struct json_object *list, *slot = NULL, *props, *a, *v;
+	char path[96], reply[128];
+	size_t i;
+	int before;
+
+	if (present_cpus(r, &before))
+		return -1;
+	list = qmp_cmd(r->vm, "query-hotpluggable-cpus", NULL, 30);
+	if (!list)
+		return vm_fail(r, "query-hotpluggable-cpus");
+	for (i = 0; i < json_object_array_length(list) && !slot; i++) {
+		v = json_object_array_get_idx(list, i);
+		if (!json_object_object_get_ex(v, "qom-path", NULL))
+			slot = v;
+	}
+	if (!slot) {
+		json_object_put(list);
+		return fail(r, "no free CPU slot (maxcpus reached)");
+	}
+	a = json_object_new_object();
+	json_object_object_get_ex(slot, "type", &v);
+	json_object_object_add(a, "driver", json_object_get(v));
+	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
+	if (json_object_object_get_ex(slot, "props", &props)) {
+		json_object_object_foreach(props, key, val)
+			json_object_object_add(a, key, json_object_get(val));
+	}
+	json_object_put(list);
+	if (qmp_do(r, "device_add", a) || wait_present(r, before + 1))
+		return -1;
+	/* CPUs are numbered densely: the new one is the last present */
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", before);
+	if (ok(r, reply, sizeof(reply), "write %s 1", path, NULL))
+		return -1;
+	r->counts.cpus_added++;
+	say(r, "  %s: cpu%d online\n", s->args[0], before);
+	return 0;
+}
+
+/* cpu_del ID: unplug; the guest takes the CPU offline on the eject request. */
+static int cpu_del(struct run *r, const struct step *s)
+{
+	struct json_object *a = json_object_new_object();
+	char which[64];
+	int before;
+
+	if (present_cpus(r, &before))
+		return -1;
+	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
+	if (qmp_do(r, "device_del", a))
+		return -1;
+	if (qmp_wait_event(r->vm, "DEVICE_DELETED|DEVICE_UNPLUG_GUEST_ERROR", s->args[0],
+			   STEP_TIMEOUT, which, sizeof(which)))
+		return vm_fail(r, "device_del");
+	if (strcmp(which, "DEVICE_DELETED"))
+		return fail(r, "unplug of %s: %s", s->args[0], which);
+	if (wait_present(r, before - 1))
+		return -1;
+	r->counts.cpus_removed++;
 	return 0;
 }
 
@@ -646,9 +758,13 @@ int step_run(struct run *r, const struct step *s)
 	case V_EXPECT_READ:
 		return expect_read(r, s);
 	case V_HOLD:
-		return hold(r, s);
+		return hold_memory(r, s);
 	case V_RELEASE:
-		return release(r, s);
+		return release_memory(r, s);
+	case V_CPU_ADD:
+		return cpu_add(r, s);
+	case V_CPU_DEL:
+		return cpu_del(r, s);
 	case V_NR_VERBS:
 		break;
 	}

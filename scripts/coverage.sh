@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Which kernel configuration compiled each C file the series touches.
+# Which kernel configuration compiled each C file the series touches (for
+# the kselftests: which architecture built the program, scripts/selftests.sh).
 # Fails when a touched C file was compiled by none of them, unless
 # COVERAGE_PARTIAL=1 says that only some architectures were built.
 #
@@ -17,8 +18,17 @@ uncovered=0
 for f in $(git -C "$src" diff --name-only base "$branch" -- '*.c'); do
 	by=""
 	for arch in "$@"; do
-		grep -qx "${f%.c}.o" "build/kernels/$variant/$arch/objects.txt" 2>/dev/null &&
-			by="$by $arch"
+		case $f in
+		tools/testing/selftests/*)
+			# built by scripts/selftests.sh, one program per file
+			prog=${f##*/}
+			[ -x "build/selftests/$arch/${prog%.c}" ] && by="$by $arch"
+			;;
+		*)
+			grep -qx "${f%.c}.o" "build/kernels/$variant/$arch/objects.txt" \
+				2>/dev/null && by="$by $arch"
+			;;
+		esac
 	done
 	if [ -n "$by" ]; then
 		echo "coverage: $f:$by"
