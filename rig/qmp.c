@@ -29,6 +29,28 @@ static const char *str_at(struct json_object *o, const char *a, const char *b)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+static int int_at(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, a, &v) || !json_object_object_get_ex(v, b, &v))
+		return -1;
+	return json_object_get_int(v);
+}
+
+/*
+ * QEMU 7.2 reports a guest's refusal to eject an ACPI device only as
+ * ACPI_DEVICE_OST: source 3 (eject request), status 0x80..0x83 (not
+ * supported, in use, busy, dependency busy); 0x84 is "in progress".
+ * Newer QEMUs also send DEVICE_UNPLUG_GUEST_ERROR.
+ */
+static bool acpi_eject_failed(struct json_object *data)
+{
+	int status = int_at(data, "info", "status");
+
+	return int_at(data, "info", "source") == 3 && status >= 0x80 && status <= 0x83;
+}
+
 static void push_event(struct vm *vm, struct json_object *msg)
 {
 	struct json_object *data = NULL, *inf;
@@ -50,6 +72,8 @@ static void push_event(struct vm *vm, struct json_object *msg)
 			dev = str_at(inf, "device", NULL);
 	}
 	snprintf(e->device, sizeof(e->device), "%s", dev ?: "");
+	if (data && !strcmp(e->name, "ACPI_DEVICE_OST") && acpi_eject_failed(data))
+		snprintf(e->name, sizeof(e->name), "ACPI_EJECT_FAILED");
 }
 
 int qmp_handle(struct vm *vm, struct json_object *msg)
