@@ -549,7 +549,7 @@ static int wait_present(struct run *r, int want)
 }
 
 /*
- * cpu_add ID: a vCPU into the first free slot QEMU lists
+ * cpu_add ID: a vCPU into the lowest free slot QEMU lists
  * (query-hotpluggable-cpus); the guest sees it and brings it online.
  */
 static int cpu_add(struct run *r, const struct step *s)
@@ -564,7 +564,8 @@ static int cpu_add(struct run *r, const struct step *s)
 	list = qmp_cmd(r->vm, "query-hotpluggable-cpus", NULL, 30);
 	if (!list)
 		return vm_fail(r, "query-hotpluggable-cpus");
-	for (i = 0; i < json_object_array_length(list) && !slot; i++) {
+	/* QEMU lists the slots from the highest: take the lowest free one */
+	for (i = 0; i < json_object_array_length(list); i++) {
 		v = json_object_array_get_idx(list, i);
 		if (!json_object_object_get_ex(v, "qom-path", NULL))
 			slot = v;
