@@ -453,7 +453,6 @@ static int release_memory(struct run *r, const struct step *s)
 }
 
 
-
 /*
  * wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the
  * console in what was printed since the previous step started: the step
