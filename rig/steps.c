@@ -452,7 +452,6 @@ static int release_memory(struct run *r, const struct step *s)
 	return ok(r, reply, sizeof(reply), "release %s", s->args[0], NULL);
 }
 
-
 /*
  * wait_console TEXT [SECONDS]: TEXT ("\s" for a space) appears on the
  * console in what was printed since the previous step started: the step
