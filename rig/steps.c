@@ -164,6 +164,23 @@ static int dimm_add(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * device_del ID and wait for the outcome: DEVICE_DELETED, or the guest
+ * refusing (DEVICE_UNPLUG_GUEST_ERROR, ACPI_EJECT_FAILED on QEMU 7.2).
+ */
+static int unplug(struct run *r, const char *id, char *which, size_t len)
+{
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "id", json_object_new_string(id));
+	if (qmp_do(r, "device_del", a))
+		return -1;
+	if (qmp_wait_event(r->vm, "DEVICE_DELETED|DEVICE_UNPLUG_GUEST_ERROR|ACPI_EJECT_FAILED",
+			   id, STEP_TIMEOUT, which, len))
+		return vm_fail(r, "device_del");
+	return 0;
+}
+
 static int dimm_del(struct run *r, const struct step *s)
 {
 	bool want_error = s->nargs > 1 && !strcmp(s->args[1], "error");
@@ -173,13 +190,8 @@ static int dimm_del(struct run *r, const struct step *s)
 
 	if (device_blocks(r, s->args[0], &first, &count))
 		return -1;
-	a = json_object_new_object();
-	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
-	if (qmp_do(r, "device_del", a))
+	if (unplug(r, s->args[0], which, sizeof(which)))
 		return -1;
-	if (qmp_wait_event(r->vm, "DEVICE_DELETED|DEVICE_UNPLUG_GUEST_ERROR|ACPI_EJECT_FAILED",
-			   s->args[0], STEP_TIMEOUT, which, sizeof(which)))
-		return vm_fail(r, "device_del");
 	if (want_error != !!strcmp(which, "DEVICE_DELETED"))
 		return fail(r, "device_del %s ended in %s, want %s", s->args[0], which,
 			    want_error ? "DEVICE_UNPLUG_GUEST_ERROR" : "DEVICE_DELETED");
@@ -595,18 +607,11 @@ static int cpu_add(struct run *r, const struct step *s)
 /* cpu_del ID: unplug; the guest takes the CPU offline on the eject request. */
 static int cpu_del(struct run *r, const struct step *s)
 {
-	struct json_object *a = json_object_new_object();
 	char which[64];
 	int before;
 
-	if (present_cpus(r, &before))
+	if (present_cpus(r, &before) || unplug(r, s->args[0], which, sizeof(which)))
 		return -1;
-	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
-	if (qmp_do(r, "device_del", a))
-		return -1;
-	if (qmp_wait_event(r->vm, "DEVICE_DELETED|DEVICE_UNPLUG_GUEST_ERROR", s->args[0],
-			   STEP_TIMEOUT, which, sizeof(which)))
-		return vm_fail(r, "device_del");
 	if (strcmp(which, "DEVICE_DELETED"))
 		return fail(r, "unplug of %s: %s", s->args[0], which);
 	if (wait_present(r, before - 1))
