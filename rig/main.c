@@ -596,6 +596,7 @@ int main(int argc, char **argv)
 	nsc = argc;
 	sc = calloc(nsc + 1, sizeof(*sc));
 	load_all(nsc, argv, sc);
+	fixed_by_load("tests/fixed-by.tbl", "patches/series");
 	if (!strcmp(cmd, "validate")) {
 		printf("%d scenario file(s) valid\n", nsc);
 		return 0;
@@ -612,6 +613,9 @@ int main(int argc, char **argv)
 	print_header(&o);
 	if (o.fixtures)
 		run_fixtures(&rep, o.fixtures);
+	/* scenario results are judged against the variant's patches */
+	rep.build = o.build;
+	rep.variant = o.variant;
 	for (i = 0; i < o.narches; i++) {
 		arch_load("arches.tbl", o.arches[i], &arch);
 		choose_accel(&o, &arch);

@@ -251,6 +251,7 @@ struct result {
 	char *name;
 	bool ok;
 	double seconds;
+	bool xfail;			/* failed as expected (fixed-by.tbl) */
 	char *why;
 	char *diag;
 	struct titles titles;
@@ -262,12 +263,17 @@ struct report {
 	struct result *res;
 	bool quiet;			/* no TAP on stdout (human report) */
 	FILE *tap;			/* the same TAP, always, in DIR/tap.txt */
+	const char *build, *variant;	/* whose series.txt fixed-by.tbl reads */
 };
 
 void report_open(struct report *rep, const char *root, bool quiet);
 void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t);
 int report_close(struct report *rep);
+
+/* fixedby.c */
+void fixed_by_load(const char *table, const char *series);
+const char *fixed_by_missing(const char *build, const char *variant, const char *result);
 
 /* main.c helpers shared with the runners */
 extern const char *base_version;

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Results that fail until a patch of the series is applied, from
+ * tests/fixed-by.tbl: "RESULT-PATTERN | PATCH SUBJECT" per line, the
+ * pattern a shell glob over result names (ARCH/SCENARIO[/...]).
+ *
+ * A variant that lacks the patch (the base, a prefix of the series when
+ * bisecting) must fail such a result: it is then reported as an expected
+ * failure (TAP "# TODO").  If it passes there, the run fails, because the
+ * test did not detect the defect the patch is said to fix.  On a variant
+ * that has every fixing patch the row changes nothing.
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rig.h"
+
+#define MAX_FIXED_BY 32
+#define MAX_SUBJECTS 64
+
+static struct {
+	char *pattern;
+	char *subject;
+} rows[MAX_FIXED_BY];
+static int nrows;
+
+/* the subjects of the patches applied per architecture (series.txt) */
+static struct {
+	char arch[32];
+	char *subject[MAX_SUBJECTS];
+	int n;
+} applied[MAX_ARCHES];
+static int napplied;
+
+static char *trim(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t");
+	e = s + strlen(s);
+	while (e > s && strchr(" \t\r\n", e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* "Subject: [PATCH n/m] text", folded over lines as format-patch does */
+static bool patch_has_subject(const char *path, const char *subject)
+{
+	char line[512], subj[1024] = "";
+	bool in = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (in && line[0] == ' ') {
+			strncat(subj, " ", sizeof(subj) - strlen(subj) - 1);
+			strncat(subj, trim(line), sizeof(subj) - strlen(subj) - 1);
+			continue;
+		}
+		if (in || line[0] == '\n')
+			break;
+		if (!strncmp(line, "Subject: ", 9)) {
+			char *s = line + 9;
+
+			if (*s == '[')
+				s = strchr(s, ']') ? strchr(s, ']') + 1 : s;
+			snprintf(subj, sizeof(subj), "%s", trim(s));
+			in = true;
+		}
+	}
+	fclose(f);
+	return in && !strcmp(subj, subject);
+}
+
+/* Is SUBJECT the subject of a patch named in SERIES (paths under its dir)? */
+static bool series_has_subject(const char *series, const char *subject)
+{
+	char line[512], path[1024], dir[512];
+	bool found = false;
+	FILE *f = fopen(series, "r");
+	char *slash;
+
+	if (!f)
+		die("cannot read %s", series);
+	snprintf(dir, sizeof(dir), "%s", series);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p;
+
+		line[strcspn(line, "#")] = '\0';
+		p = trim(line);
+		if (!*p)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", slash ? dir : ".", p);
+		found = patch_has_subject(path, subject);
+	}
+	fclose(f);
+	return found;
+}
+
+void fixed_by_load(const char *table, const char *series)
+{
+	char line[512], *bar, *pat, *subj;
+	FILE *f = fopen(table, "r");
+	int lineno = 0;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		pat = trim(line);
+		if (!*pat || *pat == '#')
+			continue;
+		bar = strchr(pat, '|');
+		if (!bar)
+			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
+		*bar = '\0';
+		pat = trim(pat);
+		subj = trim(bar + 1);
+		if (!*pat || !*subj)
+			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
+		if (!series_has_subject(series, subj))
+			die("%s:%d: no patch of %s has the subject '%s'", table, lineno, series,
+			    subj);
+		if (nrows == MAX_FIXED_BY)
+			die("%s:%d: more than %d rows", table, lineno, MAX_FIXED_BY);
+		rows[nrows].pattern = xstrdup(pat);
+		rows[nrows].subject = xstrdup(subj);
+		nrows++;
+	}
+	fclose(f);
+}
+
+/* series.txt beside the kernel: "COMMIT SUBJECT" per applied patch */
+static int load_applied(const char *build, const char *variant, const char *arch)
+{
+	char path[600], line[512];
+	FILE *f;
+	int i;
+
+	for (i = 0; i < napplied; i++)
+		if (!strcmp(applied[i].arch, arch))
+			return i;
+	if (napplied == MAX_ARCHES)
+		die("fixed-by: too many architectures");
+	i = napplied++;
+	snprintf(applied[i].arch, sizeof(applied[i].arch), "%s", arch);
+	snprintf(path, sizeof(path), "%s/kernels/%s/%s/series.txt", build, variant, arch);
+	f = fopen(path, "r");
+	if (!f)
+		die("cannot read %s (run 'make kernels')", path);
+	while (fgets(line, sizeof(line), f) && applied[i].n < MAX_SUBJECTS) {
+		char *s = line + strcspn(line, " ");
+
+		applied[i].subject[applied[i].n++] = xstrdup(trim(s));
+	}
+	fclose(f);
+	return i;
+}
+
+const char *fixed_by_missing(const char *build, const char *variant, const char *result)
+{
+	char arch[32];
+	int r, a, k;
+
+	snprintf(arch, sizeof(arch), "%.*s", (int)strcspn(result, "/"), result);
+	for (r = 0; r < nrows; r++) {
+		bool have = false;
+
+		if (fnmatch(rows[r].pattern, result, 0))
+			continue;
+		a = load_applied(build, variant, arch);
+		for (k = 0; k < applied[a].n && !have; k++)
+			have = !strcmp(applied[a].subject[k], rows[r].subject);
+		if (!have)
+			return rows[r].subject;
+	}
+	return NULL;
+}
