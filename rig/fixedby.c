@@ -135,7 +135,10 @@ void fixed_by_load(const char *table, const char *series)
 	fclose(f);
 }
 
-/* series.txt beside the kernel: "COMMIT SUBJECT" per applied patch */
+/*
+ * series.txt beside the kernel: "COMMIT SUBJECT" per applied patch.  -1
+ * when there is no kernel: the result fails for that reason anyway.
+ */
 static int load_applied(const char *build, const char *variant, const char *arch)
 {
 	char path[600], line[512];
@@ -151,8 +154,10 @@ static int load_applied(const char *build, const char *variant, const char *arch
 	snprintf(applied[i].arch, sizeof(applied[i].arch), "%s", arch);
 	snprintf(path, sizeof(path), "%s/kernels/%s/%s/series.txt", build, variant, arch);
 	f = fopen(path, "r");
-	if (!f)
-		die("cannot read %s (run 'make kernels')", path);
+	if (!f) {
+		napplied--;
+		return -1;
+	}
 	while (fgets(line, sizeof(line), f) && applied[i].n < MAX_SUBJECTS) {
 		char *s = line + strcspn(line, " ");
 
@@ -174,6 +179,8 @@ const char *fixed_by_missing(const char *build, const char *variant, const char 
 		if (fnmatch(rows[r].pattern, result, 0))
 			continue;
 		a = load_applied(build, variant, arch);
+		if (a < 0)
+			return NULL;
 		for (k = 0; k < applied[a].n && !have; k++)
 			have = !strcmp(applied[a].subject[k], rows[r].subject);
 		if (!have)
