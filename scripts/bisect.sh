@@ -28,7 +28,8 @@ for i in $(seq "$first" "$last"); do
 	variant=prefix-$i
 	[ "$i" = "$n" ] && variant=main
 	log=build/bisect/prefix-$i.log
-	top=$(sed -e 's/#.*//' patches/series | grep . | sed -n "${i}p")
+	top=
+	[ "$i" = 0 ] || top=$(sed -e "s/#.*//" patches/series | grep . | sed -n "${i}p")
 	echo "bisect: prefix $i of $n (${top:-the base}), log $log"
 	start=$(date +%s)
 	make --no-print-directory check VARIANT="$variant" >"$log" 2>&1
