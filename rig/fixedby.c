@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Results that fail until a patch of the series is applied, from
- * tests/fixed-by.tbl: "RESULT-PATTERN | PATCH SUBJECT" per line, the
- * pattern a shell glob over result names (ARCH/SCENARIO[/...]).
+ * tests/fixed-by.tbl: "RESULT-PATTERN | PATCH SUBJECT [| sometimes]" per
+ * line, the pattern a shell glob over result names (ARCH/SCENARIO[/...]).
  *
  * A variant that lacks the patch (the base, a prefix of the series when
  * bisecting) must fail such a result: it is then reported as an expected
  * failure (TAP "# TODO").  If it passes there, the run fails, because the
- * test did not detect the defect the patch is said to fix.  On a variant
- * that has every fixing patch the row changes nothing.
+ * test did not detect the defect the patch is said to fix - unless the row
+ * says "sometimes": a workload that only may run into the defect.  On a
+ * variant that has every fixing patch the row changes nothing.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 static struct {
 	char *pattern;
 	char *subject;
+	bool sometimes;		/* may pass without the patch */
 } rows[MAX_FIXED_BY];
 static int nrows;
 
@@ -104,7 +106,7 @@ static bool series_has_subject(const char *series, const char *subject)
 
 void fixed_by_load(const char *table, const char *series)
 {
-	char line[512], *bar, *pat, *subj;
+	char line[512], *bar, *pat, *subj, *flag;
 	FILE *f = fopen(table, "r");
 	int lineno = 0;
 
@@ -120,7 +122,16 @@ void fixed_by_load(const char *table, const char *series)
 			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
 		*bar = '\0';
 		pat = trim(pat);
-		subj = trim(bar + 1);
+		subj = bar + 1;
+		bar = strchr(subj, '|');
+		if (bar) {
+			*bar = '\0';
+			flag = trim(bar + 1);
+			if (strcmp(flag, "sometimes"))
+				die("%s:%d: unknown flag '%s' (known: sometimes)", table, lineno,
+				    flag);
+		}
+		subj = trim(subj);
 		if (!*pat || !*subj)
 			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
 		if (!series_has_subject(series, subj))
@@ -130,6 +141,7 @@ void fixed_by_load(const char *table, const char *series)
 			die("%s:%d: more than %d rows", table, lineno, MAX_FIXED_BY);
 		rows[nrows].pattern = xstrdup(pat);
 		rows[nrows].subject = xstrdup(subj);
+		rows[nrows].sometimes = bar != NULL;
 		nrows++;
 	}
 	fclose(f);
@@ -167,7 +179,8 @@ static int load_applied(const char *build, const char *variant, const char *arch
 	return i;
 }
 
-const char *fixed_by_missing(const char *build, const char *variant, const char *result)
+const char *fixed_by_missing(const char *build, const char *variant, const char *result,
+			     bool *sometimes)
 {
 	char arch[32];
 	int r, a, k;
@@ -183,8 +196,10 @@ const char *fixed_by_missing(const char *build, const char *variant, const char 
 			return NULL;
 		for (k = 0; k < applied[a].n && !have; k++)
 			have = !strcmp(applied[a].subject[k], rows[r].subject);
-		if (!have)
+		if (!have) {
+			*sometimes = rows[r].sometimes;
 			return rows[r].subject;
+		}
 	}
 	return NULL;
 }

@@ -273,7 +273,8 @@ int report_close(struct report *rep);
 
 /* fixedby.c */
 void fixed_by_load(const char *table, const char *series);
-const char *fixed_by_missing(const char *build, const char *variant, const char *result);
+const char *fixed_by_missing(const char *build, const char *variant, const char *result,
+			     bool *sometimes);
 
 /* main.c helpers shared with the runners */
 extern const char *base_version;
