@@ -141,7 +141,7 @@ void fixed_by_load(const char *table, const char *series)
 			die("%s:%d: more than %d rows", table, lineno, MAX_FIXED_BY);
 		rows[nrows].pattern = xstrdup(pat);
 		rows[nrows].subject = xstrdup(subj);
-		rows[nrows].sometimes = bar != NULL;
+		rows[nrows].sometimes = !!bar;
 		nrows++;
 	}
 	fclose(f);
