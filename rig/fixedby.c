@@ -18,7 +18,6 @@
 #include "rig.h"
 
 #define MAX_FIXED_BY 32
-#define MAX_SUBJECTS 64
 
 static struct {
 	char *pattern;
@@ -26,25 +25,6 @@ static struct {
 	bool sometimes;		/* may pass without the patch */
 } rows[MAX_FIXED_BY];
 static int nrows;
-
-/* the subjects of the patches applied per architecture (series.txt) */
-static struct {
-	char arch[32];
-	char *subject[MAX_SUBJECTS];
-	int n;
-} applied[MAX_ARCHES];
-static int napplied;
-
-static char *trim(char *s)
-{
-	char *e;
-
-	s += strspn(s, " \t");
-	e = s + strlen(s);
-	while (e > s && strchr(" \t\r\n", e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 /* "Subject: [PATCH n/m] text", folded over lines as format-patch does */
 static bool patch_has_subject(const char *path, const char *subject)
@@ -148,58 +128,40 @@ void fixed_by_load(const char *table, const char *series)
 }
 
 /*
- * series.txt beside the kernel: "COMMIT SUBJECT" per applied patch.  -1
- * when there is no kernel: the result fails for that reason anyway.
+ * Was the kernel built with the patch SUBJECT?  series.txt beside it has
+ * "COMMIT SUBJECT" per applied patch.  No kernel counts as "yes": its
+ * result fails for that reason anyway.
  */
-static int load_applied(const char *build, const char *variant, const char *arch)
+static bool kernel_has(const char *build, const char *variant, const char *arch,
+		       const char *subject)
 {
 	char path[600], line[512];
+	bool have = false;
 	FILE *f;
-	int i;
 
-	for (i = 0; i < napplied; i++)
-		if (!strcmp(applied[i].arch, arch))
-			return i;
-	if (napplied == MAX_ARCHES)
-		die("fixed-by: too many architectures");
-	i = napplied++;
-	snprintf(applied[i].arch, sizeof(applied[i].arch), "%s", arch);
 	snprintf(path, sizeof(path), "%s/kernels/%s/%s/series.txt", build, variant, arch);
 	f = fopen(path, "r");
-	if (!f) {
-		napplied--;
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) && applied[i].n < MAX_SUBJECTS) {
-		char *s = line + strcspn(line, " ");
-
-		applied[i].subject[applied[i].n++] = xstrdup(trim(s));
-	}
+	if (!f)
+		return true;
+	while (!have && fgets(line, sizeof(line), f))
+		have = !strcmp(trim(line + strcspn(line, " ")), subject);
 	fclose(f);
-	return i;
+	return have;
 }
 
 const char *fixed_by_missing(const char *build, const char *variant, const char *result,
 			     bool *sometimes)
 {
 	char arch[32];
-	int r, a, k;
+	int r;
 
 	snprintf(arch, sizeof(arch), "%.*s", (int)strcspn(result, "/"), result);
 	for (r = 0; r < nrows; r++) {
-		bool have = false;
-
-		if (fnmatch(rows[r].pattern, result, 0))
+		if (fnmatch(rows[r].pattern, result, 0) ||
+		    kernel_has(build, variant, arch, rows[r].subject))
 			continue;
-		a = load_applied(build, variant, arch);
-		if (a < 0)
-			return NULL;
-		for (k = 0; k < applied[a].n && !have; k++)
-			have = !strcmp(applied[a].subject[k], rows[r].subject);
-		if (!have) {
-			*sometimes = rows[r].sometimes;
-			return rows[r].subject;
-		}
+		*sometimes = rows[r].sometimes;
+		return rows[r].subject;
 	}
 	return NULL;
 }

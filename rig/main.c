@@ -96,9 +96,7 @@ static bool known_issue(const char *arch, const char *title)
 		n = strcspn(line, " \t");
 		if (strncmp(line, arch, n) || strlen(arch) != n)
 			continue;
-		t = line + n + strspn(line + n, " \t");
-		while (bar > t && (bar[-1] == ' ' || bar[-1] == '\t'))
-			*--bar = '\0';
+		t = trim(line + n);
 		known = !strcmp(t, title);
 	}
 	fclose(f);

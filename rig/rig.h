@@ -31,6 +31,7 @@ int parse_size(const char *s, unsigned long long *out);
 int parse_delta(const char *s, long long *out);
 void fmt_size(unsigned long long bytes, char *buf, size_t len);
 char *xstrdup(const char *s);
+char *trim(char *s);
 bool stop_requested(void);
 void install_signal_handlers(void);
 

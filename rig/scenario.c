@@ -326,18 +326,6 @@ static bool is_key_line(const char *line, const char *eq)
 	return p == eq;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 {
 	struct parse p = { .path = path, .err = err, .len = len };

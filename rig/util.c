@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Small helpers: messages, clocks, sizes, signals. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,19 @@ char *xstrdup(const char *s)
 	if (!p)
 		die("out of memory");
 	return p;
+}
+
+/* Cut the white space off both ends of S, in place. */
+char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
 }
 
 /* "512M", "1G", "4096", "2k": bytes.  Returns -1 on anything else. */
