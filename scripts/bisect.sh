@@ -10,7 +10,8 @@
 #   scripts/bisect.sh [FIRST [LAST]]     prefixes FIRST..LAST (default all)
 set -uo pipefail
 
-n=$(sed -e 's/#.*//' patches/series | grep -c .)
+mapfile -t entries < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' patches/series | grep .)
+n=${#entries[@]}
 first=${1:-0}
 last=${2:-$n}
 case "$first$last" in
@@ -28,9 +29,9 @@ for i in $(seq "$first" "$last"); do
 	variant=prefix-$i
 	[ "$i" = "$n" ] && variant=main
 	log=build/bisect/prefix-$i.log
-	top=
-	[ "$i" = 0 ] || top=$(sed -e "s/#.*//" patches/series | grep . | sed -n "${i}p")
-	echo "bisect: prefix $i of $n (${top:-the base}), log $log"
+	top="the base"
+	[ "$i" = 0 ] || top=${entries[i - 1]}
+	echo "bisect: prefix $i of $n ($top), log $log"
 	start=$(date +%s)
 	make --no-print-directory check VARIANT="$variant" >"$log" 2>&1
 	rc=$?
