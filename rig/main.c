@@ -351,7 +351,8 @@ out:
 /*
  * KVM is used only where it demonstrably boots a guest: /dev/kvm can exist
  * on a host whose CPU cannot run one.  The answer is kept in
- * build/accel-ARCH; RIG_ACCEL in the environment overrides everything.
+ * build/accel-ARCH as "kvm" or "tcg" (then the TCG options of arches.tbl
+ * apply); RIG_ACCEL in the environment overrides everything.
  */
 static void choose_accel(const struct opts *o, struct arch *arch)
 {
@@ -373,7 +374,8 @@ static void choose_accel(const struct opts *o, struct arch *arch)
 	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
 	cached = slurp_line(path);
 	if (cached) {
-		snprintf(arch->accel, sizeof(arch->accel), "%s", cached);
+		if (!strcmp(cached, "kvm"))
+			snprintf(arch->accel, sizeof(arch->accel), "kvm");
 		free(cached);
 		return;
 	}
@@ -398,7 +400,7 @@ static void choose_accel(const struct opts *o, struct arch *arch)
 	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
 	f = fopen(path, "w");
 	if (f) {
-		fprintf(f, "%s\n", arch->accel);
+		fprintf(f, "%s\n", works ? "kvm" : "tcg");
 		fclose(f);
 	}
 }
