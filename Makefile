@@ -134,10 +134,12 @@ clean:
 # Each must produce exactly the reports it declares (expect_report).
 PROVOKE_VARIANTS := $(notdir $(wildcard tests/provoke/*))
 provoke: rig
-	@for v in $(PROVOKE_VARIANTS); do \
+	@failed=; for v in $(PROVOKE_VARIANTS); do \
 		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v || exit 1; \
-		$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $$v tests/provoke/$$v/*.scn || exit 1; \
-	done
+		$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $$v \
+			tests/provoke/$$v/*.scn || failed="$$failed $$v"; \
+	done; \
+	[ -z "$$failed" ] || { echo "provoke: FAILED on:$$failed"; exit 1; }
 
 # Record scanner fixtures from provoked reports (tests/provoke) on this
 # rig's kernels.  Review each log and write its .expect by hand.
