@@ -12,7 +12,7 @@ ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
 ARCH ?= $(ALL_ARCHES)
 VARIANT ?= main
 B := build
-CFLAGS := -O2 -g -Wall -Wextra -Wno-format-truncation -Werror=implicit-function-declaration
+CFLAGS := -O2 -g -Wall -Wextra -Wno-missing-field-initializers -Wno-format-truncation -Werror=implicit-function-declaration
 RIG := $(B)/bin/rig
 SCENARIOS := $(sort $(wildcard scenarios/*.scn))
 PROVOKE ?= $(sort $(wildcard tests/provoke/$(VARIANT)/*.scn))

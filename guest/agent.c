@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,10 @@ struct loop {
 	char id[32];
 	pid_t pid;
 	volatile int stop;
-	volatile long iterations;
-	volatile long errors;
+	volatile long iterations;	/* cycles in which every write succeeded */
+	volatile long failed;		/* cycles with at least one failed write */
+	volatile long writes;
+	volatile long errors;		/* failed writes */
 	volatile int last_errno;
 };
 
@@ -238,7 +241,9 @@ static struct loop *find_loop(const char *id)
 
 /*
  * loop ID PATH V1 [V2 ...]: a child writes V1, V2, ... to PATH over and
- * over until "stop ID"; failed writes are counted, not fatal.
+ * over until "stop ID".  A cycle counts only if all of its writes
+ * succeeded; failed writes and cycles are counted apart, and the host
+ * judges them.
  */
 static int cmd_loop(char **argv, int argc)
 {
@@ -268,17 +273,26 @@ static int cmd_loop(char **argv, int argc)
 		return 0;
 	}
 	while (!l->stop) {
+		bool cycle_ok = true;
+
 		for (i = 3; i < argc && !l->stop; i++) {
 			int err;
 
 			len = unescape(argv[i], buf, sizeof(buf));
 			err = write_file(argv[2], buf, len);
+			l->writes++;
 			if (err) {
 				l->errors++;
 				l->last_errno = -err;
+				cycle_ok = false;
 			}
 		}
-		l->iterations++;
+		if (i < argc)
+			break;		/* stopped in the middle: not a cycle */
+		if (cycle_ok)
+			l->iterations++;
+		else
+			l->failed++;
 	}
 	_exit(0);
 }
@@ -295,7 +309,8 @@ static int cmd_stop(char **argv, int argc)
 		return fail(ENOENT, argv[1]);
 	l->stop = 1;
 	waitpid(l->pid, NULL, 0);
-	add("OK iterations=%ld errors=%ld last_error=%s", l->iterations, l->errors,
+	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s", l->iterations,
+	    l->failed, l->writes, l->errors,
 	    l->last_errno ? strerrorname_np(l->last_errno) : "none");
 	l->pid = 0;
 	return 0;
@@ -309,6 +324,7 @@ static int cmd_stop(char **argv, int argc)
 static int cmd_run(char **argv, int argc)
 {
 	char line[LINE_MAX_LEN];
+	bool at_start = true;
 	int pfd[2], i, status;
 	FILE *out;
 	pid_t pid;
@@ -339,10 +355,16 @@ static int cmd_run(char **argv, int argc)
 	close(pfd[1]);
 	out = fdopen(pfd[0], "r");
 	while (out && fgets(line, sizeof(line), out)) {
+		/* a line longer than the buffer goes out in pieces: one prefix */
+		bool whole = strchr(line, '\n');
+
 		chomp(line);
-		fprintf(port, "| %s\n", line);
+		fprintf(port, "%s%s%s", at_start ? "| " : "", line, whole ? "\n" : "");
 		fflush(port);
+		at_start = whole;
 	}
+	if (!at_start)
+		fputc('\n', port);
 	if (out)
 		fclose(out);
 	else
@@ -767,6 +789,16 @@ int main(void)
 		/* reap bgwrite children that have finished */
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
+		if (!strchr(line, '\n') && !feof(port)) {
+			/* a command longer than a line: refused whole, not split */
+			int c;
+
+			while ((c = fgetc(port)) != EOF && c != '\n')
+				;
+			fail(E2BIG, "command longer than the agent's line");
+			send_reply();
+			continue;
+		}
 		chomp(line);
 		dispatch(line);
 		send_reply();

@@ -28,6 +28,7 @@ int agent_line(struct vm *vm, char *line, size_t len, int timeout)
 		}
 		if (now() > deadline) {
 			snprintf(vm->err, sizeof(vm->err), "guest agent silent for %d s", timeout);
+			vm->timed_out = true;
 			return -1;
 		}
 		if (vm_pump(vm, 100))

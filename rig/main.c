@@ -174,37 +174,44 @@ static bool option_set(const char *image, const char *option)
 }
 
 /*
- * Each case of a KUnit suite becomes a result.  A suite that never ran,
- * and a skipped case, count as failures: they exercised nothing.
+ * Each case of a KUnit suite becomes a result.  A suite that never ran, a
+ * plan ("1..N") that does not match the cases reported, and a skipped case
+ * count as failures: they exercised nothing.  A suite the kernel was not
+ * built with (a variant from before the suite existed) is a skip.
  */
 static void report_kunit(struct report *rep, const char *arch, const char *suite,
 			 const char *console, const char *absent)
 {
 	struct ktap_case cases[64];
-	char name[400];
-	int i, n;
+	char name[400], why[200];
+	int i, n, plan;
 
+	snprintf(name, sizeof(name), "%s/kunit/%s", arch, suite);
 	if (absent) {
-		/* a variant of the series from before the suite existed */
-		snprintf(name, sizeof(name), "%s/kunit/%s # SKIP %s is not in this kernel",
-			 arch, suite, absent);
-		report_add(rep, name, true, 0, "", "", NULL);
+		snprintf(why, sizeof(why), "%s is not in this kernel", absent);
+		report_skip(rep, name, why);
 		return;
 	}
-	n = ktap_suite(console, suite, cases, ARRAY_SIZE(cases));
-	if (n <= 0) {
-		snprintf(name, sizeof(name), "%s/kunit/%s", arch, suite);
-		report_add(rep, name, false, 0, n ? "the suite did not run" : "it has no cases",
-			   "", NULL);
-		return;
+	n = ktap_suite(console, suite, cases, ARRAY_SIZE(cases), &plan);
+	if (n <= 0 || plan != n) {
+		if (n < 0)
+			snprintf(why, sizeof(why), "the suite did not run");
+		else if (plan < 0)
+			snprintf(why, sizeof(why), "the suite printed no plan (1..N)");
+		else
+			snprintf(why, sizeof(why), "the plan is 1..%d, %d case(s) reported", plan,
+				 n);
+		report_add(rep, name, false, 0, why, "", NULL);
+		if (n <= 0)
+			return;
 	}
 	for (i = 0; i < n; i++) {
-		const char *why = "the case failed (see console.log)";
+		const char *cwhy = "the case failed (see console.log)";
 
 		if (cases[i].skipped)
-			why = cases[i].note;
+			cwhy = cases[i].note;
 		snprintf(name, sizeof(name), "%s/kunit/%s/%s", arch, suite, cases[i].name);
-		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0, why, "", NULL);
+		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0, cwhy, "", NULL);
 	}
 }
 
@@ -264,6 +271,7 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 		if (now() > deadline) {
 			snprintf(r.why, sizeof(r.why), "scenario timeout (%d s) before line %d",
 				 sc->timeout, s->line);
+			vm.timed_out = true;
 			goto out;
 		}
 		if (step_run(&r, s)) {
@@ -286,6 +294,11 @@ static void run_scenario(struct report *rep, const struct opts *o, const struct 
 out:
 	if (!passed && !r.why[0])
 		snprintf(r.why, sizeof(r.why), "%s", vm.err);
+	if (!passed && vm.timed_out && !stop_requested()) {
+		/* a hang: the kernel's own account of it, before the VM goes */
+		fprintf(stderr, "%s: timed out; SysRq w, d, l, t into console.log\n", name);
+		vm_sysrq(&vm, "wdlt", 5);
+	}
 	if (!passed) {
 		fprintf(stderr, "%s: FAILED: %s\n--- console tail (%s/console.log) ---\n",
 			name, r.why, dir);
@@ -351,14 +364,16 @@ out:
 /*
  * KVM is used only where it demonstrably boots a guest: /dev/kvm can exist
  * on a host whose CPU cannot run one.  The answer is kept in
- * build/accel-ARCH as "kvm" or "tcg" (then the TCG options of arches.tbl
- * apply); RIG_ACCEL in the environment overrides everything.
+ * build/accel-ARCH as "kvm HOST" or "tcg HOST" (then the TCG options of
+ * arches.tbl apply), HOST being the machine that was probed: a build
+ * directory moved to another machine probes again.  RIG_ACCEL in the
+ * environment overrides everything.
  */
 static void choose_accel(const struct opts *o, struct arch *arch)
 {
 	struct scenario probe = { .name = "kvm-probe", .cpus = 1, .memory = 256ULL << 20,
 				  .timeout = 30 };
-	char path[600], dir[600], *cached;
+	char path[600], dir[600], host[300], *cached;
 	struct boot b = { .arch = arch, .sc = &probe, .dir = dir };
 	char kernel[600], initrd[600];
 	struct utsname u;
@@ -371,14 +386,16 @@ static void choose_accel(const struct opts *o, struct arch *arch)
 	uname(&u);
 	if (strcmp(u.machine, arch->name) || access("/dev/kvm", R_OK | W_OK))
 		return;
+	snprintf(host, sizeof(host), "%s/%s", u.nodename, u.release);
 	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
 	cached = slurp_line(path);
-	if (cached) {
-		if (!strcmp(cached, "kvm"))
+	if (cached && strchr(cached, ' ') && !strcmp(strchr(cached, ' ') + 1, host)) {
+		if (!strncmp(cached, "kvm ", 4))
 			snprintf(arch->accel, sizeof(arch->accel), "kvm");
 		free(cached);
 		return;
 	}
+	free(cached);
 	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image",
 		 o->build, o->variant, arch->name);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
@@ -400,7 +417,7 @@ static void choose_accel(const struct opts *o, struct arch *arch)
 	snprintf(path, sizeof(path), "%s/accel-%s", o->build, arch->name);
 	f = fopen(path, "w");
 	if (f) {
-		fprintf(f, "%s\n", works ? "kvm" : "tcg");
+		fprintf(f, "%s %s\n", works ? "kvm" : "tcg", host);
 		fclose(f);
 	}
 }
@@ -617,11 +634,25 @@ int main(int argc, char **argv)
 	rep.build = o.build;
 	rep.variant = o.variant;
 	for (i = 0; i < o.narches; i++) {
+		int ran = 0;
+
 		arch_load("arches.tbl", o.arches[i], &arch);
 		choose_accel(&o, &arch);
-		for (j = 0; j < nsc; j++)
-			if (scenario_for_arch(&sc[j], arch.name))
-				run_scenario(&rep, &o, &arch, &sc[j]);
+		for (j = 0; j < nsc; j++) {
+			snprintf(path, sizeof(path), "%s/%s", arch.name, sc[j].name);
+			if (!scenario_for_arch(&sc[j], arch.name)) {
+				report_skip(&rep, path, "the scenario is not for this architecture");
+				continue;
+			}
+			run_scenario(&rep, &o, &arch, &sc[j]);
+			ran++;
+		}
+		/* asked for an architecture and ran nothing on it: nothing was shown */
+		if (nsc && !ran) {
+			snprintf(path, sizeof(path), "%s/scenarios", arch.name);
+			report_add(&rep, path, false, 0,
+				   "none of the scenarios given is for this architecture", "", NULL);
+		}
 	}
 	failed = report_close(&rep);
 	for (i = 0; i < nsc; i++)

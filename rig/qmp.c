@@ -83,6 +83,14 @@ int qmp_handle(struct vm *vm, struct json_object *msg)
 		push_event(vm, msg);
 	} else if (json_object_object_get_ex(msg, "return", NULL) ||
 		   json_object_object_get_ex(msg, "error", NULL)) {
+		struct json_object *id;
+
+		/* only the answer to the command being waited for */
+		if (!json_object_object_get_ex(msg, "id", &id) ||
+		    json_object_get_int64(id) != vm->qmp_want) {
+			fprintf(vm->qmp_log, "!! reply to no pending command ignored\n");
+			return 0;
+		}
 		if (vm->reply)
 			json_object_put(vm->reply);
 		vm->reply = json_object_get(msg);
@@ -99,6 +107,8 @@ struct json_object *qmp_cmd(struct vm *vm, const char *execute,
 	double deadline = now() + timeout;
 
 	json_object_object_add(cmd, "execute", json_object_new_string(execute));
+	vm->qmp_want = ++vm->qmp_seq;
+	json_object_object_add(cmd, "id", json_object_new_int64(vm->qmp_want));
 	if (args)
 		json_object_object_add(cmd, "arguments", args);
 	if (vm->reply)
@@ -116,6 +126,7 @@ struct json_object *qmp_cmd(struct vm *vm, const char *execute,
 		if (now() > deadline) {
 			snprintf(vm->err, sizeof(vm->err), "QMP %s: no answer in %d s",
 				 execute, timeout);
+			vm->timed_out = true;
 			return NULL;
 		}
 		if (vm_pump(vm, 100))
@@ -158,6 +169,7 @@ int qmp_wait_event(struct vm *vm, const char *names, const char *device,
 		if (now() > deadline) {
 			snprintf(vm->err, sizeof(vm->err), "no %s event for %s in %d s",
 				 names, device ?: "any device", timeout);
+			vm->timed_out = true;
 			return -1;
 		}
 		if (vm_pump(vm, 100))

@@ -19,7 +19,6 @@ struct json_tokener;
 #define fallthrough	__attribute__((__fallthrough__))
 
 #define MAX_ARGS	16
-#define MAX_TITLES	64
 #define MAX_DEVICES	8
 #define MAX_ARCHES	8
 
@@ -32,8 +31,10 @@ int parse_delta(const char *s, long long *out);
 void fmt_size(unsigned long long bytes, char *buf, size_t len);
 char *xstrdup(const char *s);
 char *trim(char *s);
+int mkdir_p(const char *path);
 bool stop_requested(void);
 void install_signal_handlers(void);
+void on_second_signal(void (*hook)(void));
 
 /* arch.c: one row of arches.tbl */
 struct arch {
@@ -46,6 +47,7 @@ struct arch {
 	char machine[96];
 	char console[16];
 	char accel[64];
+	char sysrq[16];		/* how the console takes a SysRq: break, ctrl-o */
 };
 
 int arch_load(const char *table, const char *name, struct arch *out);
@@ -122,14 +124,18 @@ void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
 
 /* scan.c: console verdicts */
+/* Report titles, each with its source site ("mm/foo.c:12") where known. */
 struct titles {
-	int n;
-	char *t[MAX_TITLES];
+	int n, cap;
+	char **t;
+	char **site;
 };
 
 void scan_text(const char *text, struct titles *out);
 int scan_file(const char *path, struct titles *out);
 void titles_add(struct titles *t, const char *title);
+void titles_add_site(struct titles *t, const char *title, const char *site);
+void titles_set_site(struct titles *t, const char *title, const char *site);
 void titles_free(struct titles *t);
 
 /* ktap.c: KUnit results printed on the console */
@@ -140,7 +146,8 @@ struct ktap_case {
 	bool skipped;
 };
 
-int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, int max);
+int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, int max,
+	       int *plan);
 bool ktap_result(const char *line, struct ktap_case *c);
 
 /* vm.c: one QEMU instance and its three channels */
@@ -155,7 +162,8 @@ struct vm {
 	int qmp_fd, agent_fd, con_fd;
 	FILE *console_log, *qmp_log, *agent_log;
 	struct json_tokener *tok;
-	struct json_object *reply;	/* last QMP command response */
+	struct json_object *reply;	/* response to the pending QMP command */
+	long long qmp_seq, qmp_want;	/* "id" of the last command sent */
 	struct event events[64];
 	int nevents;
 	char agent_buf[65536];
@@ -167,6 +175,8 @@ struct vm {
 	FILE *stream;			/* where "| " lines of a running command go */
 	char dir[512];
 	char err[512];
+	const struct arch *arch;
+	bool timed_out;			/* a wait for the guest ran out of time */
 	double started, ready_at;
 	char guest[128];
 	unsigned long block_size;
@@ -186,6 +196,7 @@ int vm_wait_ready(struct vm *vm, int timeout);
 int vm_pump(struct vm *vm, int timeout_ms);
 void vm_stop(struct vm *vm);
 void vm_console_tail(struct vm *vm, FILE *out, int lines);
+void vm_sysrq(struct vm *vm, const char *keys, int settle);
 
 /* qmp.c */
 int qmp_handle(struct vm *vm, struct json_object *msg);
@@ -253,6 +264,7 @@ struct result {
 	bool ok;
 	double seconds;
 	bool xfail;			/* failed as expected (fixed-by.tbl) */
+	bool skipped;			/* not run here, with the reason in why */
 	char *why;
 	char *diag;
 	struct titles titles;
@@ -270,6 +282,7 @@ struct report {
 void report_open(struct report *rep, const char *root, bool quiet);
 void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t);
+void report_skip(struct report *rep, const char *name, const char *why);
 int report_close(struct report *rep);
 
 /* fixedby.c */

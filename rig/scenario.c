@@ -19,7 +19,8 @@
  * d = signed size delta, t = online type, r = expected unplug result,
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
- * k = kind of held memory (anon, pipe), a = "partial".
+ * k = kind of held memory (anon, pipe), a = "partial", c = a share in
+ * per cent ("5%").
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -38,7 +39,8 @@ static const struct verb_def {
 	[V_BG_WRITE] = { "bg_write", "pv", "bg_write PATH VALUE" },
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
-	[V_LOOP_STOP] = { "loop_stop", "nI", "loop_stop ID [MIN-ITERATIONS]" },
+	[V_LOOP_STOP] = { "loop_stop", "nIC",
+			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES%]]" },
 	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
 	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
 	[V_HOLD] = { "hold", "nkz", "hold ID anon|pipe SIZE" },
@@ -136,6 +138,11 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 'k':
 		if (strcmp(a, "anon") && strcmp(a, "pipe"))
 			return perr(p, "%s: '%s' is not a kind of memory (anon, pipe)", verb, a);
+		return 0;
+	case 'c':
+		if (!*a || strspn(a, "0123456789") != strlen(a) - 1 || a[strlen(a) - 1] != '%' ||
+		    atoi(a) > 100)
+			return perr(p, "%s: '%s' is not a share in per cent (0%%..100%%)", verb, a);
 		return 0;
 	case 'a':
 		if (strcmp(a, "partial"))
@@ -384,6 +391,12 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 	}
 	if (!sc->narches)
 		return perr(&p, "no 'arches' key: say which architectures the scenario is for");
+	for (int i = 0; i < sc->narches; i++) {
+		struct arch a;
+
+		if (arch_load("arches.tbl", sc->arches[i], &a))
+			return perr(&p, "arches: '%s' is not a row of arches.tbl", sc->arches[i]);
+	}
 	if (sc->slots && sc->maxmem <= sc->memory)
 		return perr(&p, "maxmem must be larger than memory when slots are given");
 	if (sc->nvmem && sc->maxmem <= sc->memory)

@@ -13,7 +13,19 @@
 
 #include "rig.h"
 
-#define STEP_TIMEOUT	120
+/*
+ * Longer than the guest's hung-task timeout (60 s, checked every 60 s), so
+ * that a task blocked at the start of a step is reported by the kernel
+ * before the step gives up; never past the scenario's deadline.
+ */
+#define STEP_TIMEOUT	150
+
+static int step_timeout(const struct run *r)
+{
+	int left = r->deadline ? (int)(r->deadline - now()) : STEP_TIMEOUT;
+
+	return left < 1 ? 1 : left < STEP_TIMEOUT ? left : STEP_TIMEOUT;
+}
 
 static int fail(struct run *r, const char *fmt, ...) __printf(2, 3);
 
@@ -27,6 +39,20 @@ static int fail(struct run *r, const char *fmt, ...)
 	return -1;
 }
 
+/* A wait that ran out of time: the kernel's state is dumped before teardown. */
+static int hung(struct run *r, const char *fmt, ...) __printf(2, 3);
+
+static int hung(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	r->vm->timed_out = true;
+	return -1;
+}
+
 static int vm_fail(struct run *r, const char *what)
 {
 	return fail(r, "%s: %s", what, r->vm->err);
@@ -36,7 +62,7 @@ static int vm_fail(struct run *r, const char *what)
 static int ok(struct run *r, char *out, size_t len, const char *fmt, const char *a,
 	      const char *b)
 {
-	int rc = agent_cmd(r->vm, out, len, STEP_TIMEOUT, fmt, a, b);
+	int rc = agent_cmd(r->vm, out, len, step_timeout(r), fmt, a, b);
 
 	if (rc < 0)
 		return vm_fail(r, "guest agent");
@@ -107,7 +133,7 @@ static int wait_blocks(struct run *r, long first, long count, long want, int tim
 		if (present == want)
 			return 0;
 		if (now() > deadline)
-			return fail(r, "guest shows %ld blocks of the device after %d s, want %ld",
+			return hung(r, "guest shows %ld blocks of the device after %d s, want %ld",
 				    present, timeout, want);
 		if (vm_pump(r->vm, 200))
 			return vm_fail(r, "waiting for memory blocks");
@@ -156,7 +182,7 @@ static int dimm_add(struct run *r, const struct step *s)
 	if (qmp_do(r, "device_add", a))
 		return -1;
 	if (device_blocks(r, s->args[0], &first, &count) ||
-	    wait_blocks(r, first, count, count, STEP_TIMEOUT))
+	    wait_blocks(r, first, count, count, step_timeout(r)))
 		return -1;
 	r->counts.dimms_added++;
 	say(r, "  %s: %ld new memory blocks (memory%ld..memory%ld)\n", s->args[0],
@@ -176,7 +202,7 @@ static int unplug(struct run *r, const char *id, char *which, size_t len)
 	if (qmp_do(r, "device_del", a))
 		return -1;
 	if (qmp_wait_event(r->vm, "DEVICE_DELETED|DEVICE_UNPLUG_GUEST_ERROR|ACPI_EJECT_FAILED",
-			   id, STEP_TIMEOUT, which, len))
+			   id, step_timeout(r), which, len))
 		return vm_fail(r, "device_del");
 	return 0;
 }
@@ -257,7 +283,7 @@ static int vmem_resize(struct run *r, const struct step *s)
 	double stable_since = now();
 	struct json_object *a;
 	long first, count, present, online;
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = now() + step_timeout(r);
 	unsigned long bs = r->vm->block_size;
 
 	parse_size(s->args[1], &want);
@@ -303,7 +329,7 @@ static int vmem_resize(struct run *r, const struct step *s)
 				break;
 		}
 		if (now() > deadline)
-			return fail(r, "%s: size %llu, guest blocks %ld (%llu bytes), want %llu",
+			return hung(r, "%s: size %llu, guest blocks %ld (%llu bytes), want %llu",
 				    s->args[0], size, present, (unsigned long long)present * bs,
 				    want);
 		if (vm_pump(r->vm, 500))
@@ -339,7 +365,7 @@ static int expect_lockdep(struct run *r)
 {
 	char reply[256];
 
-	if (agent_cmd(r->vm, reply, sizeof(reply), STEP_TIMEOUT, "lockdep") < 0)
+	if (agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "lockdep") < 0)
 		return vm_fail(r, "guest agent");
 	if (agent_field(reply, "debug_locks") != 1)
 		return fail(r, "lockdep is off (%s): coverage lost", reply);
@@ -409,7 +435,7 @@ static int write_file(struct run *r, const struct step *s)
 	if (expand(r, s->args[0], path, sizeof(path)) ||
 	    (must_fail && snapshot(r, before, sizeof(before))))
 		return -1;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), STEP_TIMEOUT, "write %s %s", path,
+	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "write %s %s", path,
 		       s->args[1]);
 	if (rc < 0)
 		return vm_fail(r, "guest agent");
@@ -449,11 +475,18 @@ static int hold_memory(struct run *r, const struct step *s)
 	unsigned long long size;
 	char reply[256], args[96];
 
+	long held;
+
 	parse_size(s->args[2], &size);
 	snprintf(args, sizeof(args), "%s %llu", s->args[1], size);
 	if (ok(r, reply, sizeof(reply), "hold %s %s", s->args[0], args))
 		return -1;
+	held = agent_field(reply, "bytes");
+	if (held < 0 || (unsigned long long)held < size)
+		return fail(r, "hold %s: the guest holds %ld bytes, want %llu (%s)", s->args[0],
+			    held, size, reply);
 	say(r, "  %s: %s\n", s->args[0], reply);
+	r->counts.checks++;
 	return 0;
 }
 
@@ -471,19 +504,30 @@ static int release_memory(struct run *r, const struct step *s)
  */
 static int wait_console(struct run *r, const struct step *s)
 {
-	int timeout = s->nargs > 1 ? atoi(s->args[1]) : STEP_TIMEOUT;
+	int timeout = s->nargs > 1 ? atoi(s->args[1]) : step_timeout(r);
 	double deadline = now() + timeout;
 	char text[256];
 
 	unescape_spaces(s->args[0], text, sizeof(text));
 	while (!r->vm->con_all || !strstr(r->vm->con_all + r->prev_step_off, text)) {
 		if (now() > deadline)
-			return fail(r, "'%s' did not appear on the console in %d s", text, timeout);
+			return hung(r, "'%s' did not appear on the console in %d s", text, timeout);
 		if (vm_pump(r->vm, 200))
 			return vm_fail(r, "wait_console");
 	}
 	r->counts.checks++;
 	return 0;
+}
+
+/* " word" appended to an agent command; false when it does not fit. */
+static bool append(char *buf, size_t len, size_t *n, const char *word)
+{
+	int w = snprintf(buf + *n, len - *n, " %s", word);
+
+	if (w < 0 || (size_t)w >= len - *n)
+		return false;
+	*n += w;
+	return true;
 }
 
 /* loop_start ID PATH V1 [V2 ...]: the guest cycles the writes in the background. */
@@ -493,28 +537,44 @@ static int loop_start(struct run *r, const struct step *s)
 	size_t n = 0;
 	int i;
 
+	cmd[0] = '\0';
 	for (i = 0; i < s->nargs; i++)
-		n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
+		if (!append(cmd, sizeof(cmd), &n, s->args[i]))
+			return fail(r, "loop_start %s: the command is too long", s->args[0]);
 	return ok(r, reply, sizeof(reply), "loop%s", cmd, NULL);
 }
 
-/* loop_stop ID [MIN]: the loop must have completed at least MIN (1) cycles. */
+/*
+ * loop_stop ID [MIN [SHARE%]]: the loop must have completed at least MIN
+ * (1) cycles in which every write succeeded, and at most SHARE (0%) of its
+ * writes may have failed.
+ */
 static int loop_stop(struct run *r, const struct step *s)
 {
-	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it;
+	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it, writes, errors;
+	long share = s->nargs > 2 ? atol(s->args[2]) : 0;
 	char reply[256];
 	size_t len;
 
 	if (ok(r, reply, sizeof(reply), "stop %s", s->args[0], NULL))
 		return -1;
 	it = agent_field(reply, "iterations");
+	writes = agent_field(reply, "writes");
+	errors = agent_field(reply, "errors");
+	if (it < 0 || writes < 0 || errors < 0)
+		return fail(r, "loop %s: the agent did not report its counts (%s)", s->args[0],
+			    reply);
 	say(r, "  loop %s: %s\n", s->args[0], reply);
 	len = strlen(r->counts.loops);
-	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len, " loop_%s=%ld",
-		 s->args[0], it);
+	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
+		 " loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
+		 writes);
 	if (it < min)
-		return fail(r, "loop %s ran %ld cycles, want at least %ld (%s)", s->args[0],
-			    it, min, reply);
+		return fail(r, "loop %s completed %ld cycles without a failed write, want at least %ld (%s)",
+			    s->args[0], it, min, reply);
+	if (errors * 100 > share * writes)
+		return fail(r, "loop %s: %ld of %ld writes failed, more than %ld%% (%s)",
+			    s->args[0], errors, writes, share, reply);
 	return 0;
 }
 
@@ -543,7 +603,7 @@ static int present_cpus(struct run *r, int *n)
 
 static int wait_present(struct run *r, int want)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = now() + step_timeout(r);
 	int n;
 
 	for (;;) {
@@ -552,7 +612,7 @@ static int wait_present(struct run *r, int want)
 		if (n == want)
 			return 0;
 		if (now() > deadline)
-			return fail(r, "the guest has %d CPUs present, want %d", n, want);
+			return hung(r, "the guest has %d CPUs present, want %d", n, want);
 		if (vm_pump(r->vm, 200))
 			return vm_fail(r, "waiting for CPUs");
 	}
@@ -637,10 +697,11 @@ static void sub_add(struct run *r, const char *name, bool ok, const char *why,
 /*
  * Each KTAP result of a selftest becomes a result of its own, with the
  * "# totals:" line printed before it as its diagnostics.  A skipped case
- * exercised nothing: it fails like any other.  Returns the failures.
+ * exercised nothing: it fails like any other.  *plan is the "1..N" line
+ * (-1 if none).  Returns the failures.
  */
 static int selftest_results(struct run *r, FILE *log, const char *prog, const char *path,
-			    int *cases)
+			    int *cases, int *plan)
 {
 	char line[1024], totals[256] = "", name[160];
 	struct ktap_case c;
@@ -648,12 +709,15 @@ static int selftest_results(struct run *r, FILE *log, const char *prog, const ch
 
 	rewind(log);
 	*cases = 0;
+	*plan = -1;
 	while (fgets(line, sizeof(line), log)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "# totals: ", 10)) {
 			snprintf(totals, sizeof(totals), "%s", line + 10);
 			continue;
 		}
+		if (*plan < 0 && sscanf(line, "1..%d", plan) == 1)
+			continue;
 		if (!ktap_result(line, &c))
 			continue;
 		(*cases)++;
@@ -674,6 +738,25 @@ static int selftest_results(struct run *r, FILE *log, const char *prog, const ch
 	return bad;
 }
 
+/* Did the run report a case named NAME ("fixture.variant.NAME")? */
+static bool has_case(const struct run *r, int from, const char *prog, const char *name)
+{
+	size_t pl = strlen(prog), nl = strlen(name);
+	int i;
+
+	for (i = from; i < r->nsubs; i++) {
+		const char *n = r->subs[i].name, *dot;
+
+		if (strncmp(n, prog, pl) || n[pl] != '/')
+			continue;
+		dot = strrchr(n + pl + 1, '.');
+		dot = dot ? dot + 1 : n + pl + 1;
+		if (strlen(dot) == nl && !strcmp(dot, name))
+			return true;
+	}
+	return false;
+}
+
 /*
  * selftest PROGRAM [ARG|NAME=VALUE ...]: a kselftest from the series'
  * tools/testing/selftests, built into the initramfs as /selftests/PROGRAM,
@@ -682,18 +765,22 @@ static int selftest_results(struct run *r, FILE *log, const char *prog, const ch
 static int selftest(struct run *r, const struct step *s)
 {
 	char cmd[1024], reply[256], path[700];
-	int i, rc, bad, cases, timeout = r->deadline - now();
+	int i, rc, bad, cases, plan, first = r->nsubs, timeout = r->deadline - now();
+	bool fits = true;
 	size_t n;
 	FILE *log;
 
 	n = snprintf(cmd, sizeof(cmd), "run");
 	for (i = 1; i < s->nargs; i++)
 		if (strchr(s->args[i], '=') && s->args[i][0] != '-')
-			n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
-	n += snprintf(cmd + n, sizeof(cmd) - n, " /selftests/%s", s->args[0]);
+			fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
+	snprintf(path, sizeof(path), "/selftests/%s", s->args[0]);
+	fits &= append(cmd, sizeof(cmd), &n, path);
 	for (i = 1; i < s->nargs; i++)
 		if (!strchr(s->args[i], '=') || s->args[i][0] == '-')
-			n += snprintf(cmd + n, sizeof(cmd) - n, " %s", s->args[i]);
+			fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
+	if (!fits)
+		return fail(r, "selftest %s: the command is too long", s->args[0]);
 	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
 	log = fopen(path, "w+");
 	if (!log)
@@ -709,10 +796,17 @@ static int selftest(struct run *r, const struct step *s)
 		fclose(log);
 		return fail(r, "guest: %s", reply);
 	}
-	bad = selftest_results(r, log, s->args[0], path, &cases);
+	bad = selftest_results(r, log, s->args[0], path, &cases, &plan);
 	fclose(log);
 	if (!cases)
 		return fail(r, "%s reported no result (%s; output in %s)", s->args[0], reply, path);
+	if (plan != cases)
+		return fail(r, "%s: its plan is 1..%d, %d case(s) reported (%s)", s->args[0], plan,
+			    cases, path);
+	for (i = 1; i + 1 < s->nargs; i++)
+		if (!strcmp(s->args[i], "-t") && !has_case(r, first, s->args[0], s->args[i + 1]))
+			return fail(r, "%s -t %s: no such case ran (%s)", s->args[0],
+				    s->args[i + 1], path);
 	if (bad)
 		return fail(r, "%s: %d of %d cases failed or were skipped (%s)", s->args[0], bad,
 			    cases, path);

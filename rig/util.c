@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rig.h"
 
@@ -118,8 +120,42 @@ void fmt_size(unsigned long long bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu", bytes);
 }
 
+/* mkdir -p: every missing directory of path; 0 or -1 with errno. */
+int mkdir_p(const char *path)
+{
+	char buf[1024], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static void (*second_signal_hook)(void);
+
+/* Run at a second signal before the rig exits at once (kills its QEMU). */
+void on_second_signal(void (*hook)(void))
+{
+	second_signal_hook = hook;
+}
+
+/*
+ * The first signal asks every loop to stop and the run to be reported;
+ * a second one stops at once.
+ */
 static void on_signal(int sig)
 {
+	if (stop_signal) {
+		if (second_signal_hook)
+			second_signal_hook();
+		_exit(128 + sig);
+	}
 	stop_signal = sig;
 }
 

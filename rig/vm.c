@@ -207,10 +207,12 @@ int vm_start(struct vm *vm, const struct boot *b)
 	if (!mkdtemp(sockdir))
 		die("mkdtemp: %s", strerror(errno));
 	live_vm = vm;
+	vm->arch = b->arch;
 	static bool registered;
 
 	if (!registered) {
 		atexit(kill_live_vm);
+		on_second_signal(kill_live_vm);
 		registered = true;
 	}
 	lfd[0] = listen_on("console");
@@ -352,8 +354,13 @@ int vm_pump(struct vm *vm, int timeout_ms)
 		} else if (i == 1) {
 			qmp_data(vm, buf, n);
 		} else {
-			if (vm->agent_len + n >= sizeof(vm->agent_buf))
+			if (vm->agent_len + n >= sizeof(vm->agent_buf)) {
+				snprintf(vm->err, sizeof(vm->err),
+					 "the guest agent sent more than %zu bytes without a newline",
+					 sizeof(vm->agent_buf));
 				vm->agent_len = 0;
+				return -1;
+			}
 			memcpy(vm->agent_buf + vm->agent_len, buf, n);
 			vm->agent_len += n;
 		}
@@ -431,8 +438,49 @@ static bool wait_exit(struct vm *vm, double secs)
 	return vm->pid <= 0;
 }
 
+/*
+ * The kernel's own view of a hang, before the VM goes: each SysRq key of
+ * KEYS through the console (w: blocked tasks, d: locks held, l: CPUs'
+ * backtraces, t: every task), then "settle" seconds for the output.
+ */
+void vm_sysrq(struct vm *vm, const char *keys, int settle)
+{
+	double until;
+
+	if (vm->dead || vm->pid <= 0 || vm->con_fd < 0 || !vm->arch)
+		return;
+	for (; *keys; keys++) {
+		if (!strcmp(vm->arch->sysrq, "break")) {
+			struct json_object *a = json_object_new_object(), *ret;
+
+			json_object_object_add(a, "id", json_object_new_string("con"));
+			ret = qmp_cmd(vm, "chardev-send-break", a, 10);
+			if (!ret)
+				return;
+			json_object_put(ret);
+			if (write(vm->con_fd, keys, 1) != 1)
+				return;
+		} else {
+			char seq[2] = { '\x0f', *keys };
+
+			if (write(vm->con_fd, seq, 2) != 2)
+				return;
+		}
+		/* one key at a time: the dumps are long on a slow console */
+		until = now() + settle;
+		while (now() < until && !vm_pump(vm, 200))
+			;
+	}
+}
+
 void vm_stop(struct vm *vm)
 {
+	/* asked to stop: no orderly shutdown */
+	if (stop_requested() && vm->pid > 0) {
+		kill(vm->pid, SIGKILL);
+		waitpid(vm->pid, NULL, 0);
+		vm->pid = 0;
+	}
 	if (vm->pid > 0 && vm->agent_fd >= 0 && !vm->dead) {
 		if (dprintf(vm->agent_fd, "poweroff\n") > 0)
 			fprintf(vm->agent_log, "-> poweroff\n");
