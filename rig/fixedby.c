@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Results that fail until a patch of the series is applied, from
- * tests/fixed-by.tbl: "RESULT-PATTERN | PATCH SUBJECT [| sometimes]" per
- * line, the pattern a shell glob over result names (ARCH/SCENARIO[/...]).
+ * tests/fixed-by.tbl: "RESULT-PATTERN | PATCH SUBJECT | FAILURE
+ * [| sometimes]" per line, the pattern a shell glob over result names
+ * (ARCH/SCENARIO[/...]) and FAILURE the text the failure must show (in its
+ * reason or one of its report titles).
  *
  * A variant that lacks the patch (the base, a prefix of the series when
- * bisecting) must fail such a result: it is then reported as an expected
- * failure (TAP "# TODO").  If it passes there, the run fails, because the
- * test did not detect the defect the patch is said to fix - unless the row
- * says "sometimes": a workload that only may run into the defect.  On a
- * variant that has every fixing patch the row changes nothing.
+ * bisecting) must fail such a result in that way: it is then reported as
+ * an expected failure (TAP "# TODO").  Failing in another way (a boot
+ * failure, a timeout, another report) is a real failure.  Passing there
+ * fails too, because the test did not detect the defect the patch is said
+ * to fix - unless the row says "sometimes": a workload that only may run
+ * into the defect.  On a variant that has every fixing patch the row
+ * changes nothing.  A row whose scenario ran but which matched none of its
+ * results is stale, and reported (fixed_by_stale()).
  */
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -22,7 +27,10 @@
 static struct {
 	char *pattern;
 	char *subject;
+	char *failure;		/* what the failure shows */
 	bool sometimes;		/* may pass without the patch */
+	int line;
+	bool matched;		/* by a result of this run */
 } rows[MAX_FIXED_BY];
 static int nrows;
 
@@ -86,42 +94,39 @@ static bool series_has_subject(const char *series, const char *subject)
 
 void fixed_by_load(const char *table, const char *series)
 {
-	char line[512], *bar, *pat, *subj, *flag;
+	char line[1024], *field[5], *p;
 	FILE *f = fopen(table, "r");
-	int lineno = 0;
+	int lineno = 0, n;
 
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		pat = trim(line);
-		if (!*pat || *pat == '#')
+		p = trim(line);
+		if (!*p || *p == '#')
 			continue;
-		bar = strchr(pat, '|');
-		if (!bar)
-			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
-		*bar = '\0';
-		pat = trim(pat);
-		subj = bar + 1;
-		bar = strchr(subj, '|');
-		if (bar) {
-			*bar = '\0';
-			flag = trim(bar + 1);
-			if (strcmp(flag, "sometimes"))
-				die("%s:%d: unknown flag '%s' (known: sometimes)", table, lineno,
-				    flag);
+		for (n = 0; n < 5 && p; n++) {
+			field[n] = p;
+			p = strchr(p, '|');
+			if (p)
+				*p++ = '\0';
+			field[n] = trim(field[n]);
 		}
-		subj = trim(subj);
-		if (!*pat || !*subj)
-			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT'", table, lineno);
-		if (!series_has_subject(series, subj))
+		if (p || n < 3 || !*field[0] || !*field[1] || !*field[2])
+			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT | FAILURE [| sometimes]'",
+			    table, lineno);
+		if (n == 4 && strcmp(field[3], "sometimes"))
+			die("%s:%d: unknown flag '%s' (known: sometimes)", table, lineno, field[3]);
+		if (!series_has_subject(series, field[1]))
 			die("%s:%d: no patch of %s has the subject '%s'", table, lineno, series,
-			    subj);
+			    field[1]);
 		if (nrows == MAX_FIXED_BY)
 			die("%s:%d: more than %d rows", table, lineno, MAX_FIXED_BY);
-		rows[nrows].pattern = xstrdup(pat);
-		rows[nrows].subject = xstrdup(subj);
-		rows[nrows].sometimes = !!bar;
+		rows[nrows].pattern = xstrdup(field[0]);
+		rows[nrows].subject = xstrdup(field[1]);
+		rows[nrows].failure = xstrdup(field[2]);
+		rows[nrows].sometimes = n == 4;
+		rows[nrows].line = lineno;
 		nrows++;
 	}
 	fclose(f);
@@ -149,19 +154,49 @@ static bool kernel_has(const char *build, const char *variant, const char *arch,
 	return have;
 }
 
+/*
+ * The row for RESULT on this build, if the kernel lacks its patch: its
+ * subject, whether it may pass, and the failure it expects.
+ */
 const char *fixed_by_missing(const char *build, const char *variant, const char *result,
-			     bool *sometimes)
+			     bool *sometimes, const char **failure)
 {
 	char arch[32];
 	int r;
 
 	snprintf(arch, sizeof(arch), "%.*s", (int)strcspn(result, "/"), result);
 	for (r = 0; r < nrows; r++) {
-		if (fnmatch(rows[r].pattern, result, 0) ||
-		    kernel_has(build, variant, arch, rows[r].subject))
+		if (fnmatch(rows[r].pattern, result, 0))
+			continue;
+		rows[r].matched = true;
+		if (kernel_has(build, variant, arch, rows[r].subject))
 			continue;
 		*sometimes = rows[r].sometimes;
+		*failure = rows[r].failure;
 		return rows[r].subject;
 	}
 	return NULL;
+}
+
+/*
+ * Rows that matched no result although their scenario ("ARCH/SCENARIO",
+ * the pattern's first two parts) ran: renamed cases, removed scenarios.
+ * Calls stale() for each with the table's line and the pattern.
+ */
+void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
+		    void (*stale)(int line, const char *pattern, void *ctx))
+{
+	char scen[160];
+	int r;
+
+	for (r = 0; r < nrows; r++) {
+		const char *slash = strchr(rows[r].pattern, '/');
+		size_t n = strlen(rows[r].pattern);
+
+		if (slash && strchr(slash + 1, '/'))
+			n = strchr(slash + 1, '/') - rows[r].pattern;
+		snprintf(scen, sizeof(scen), "%.*s", (int)n, rows[r].pattern);
+		if (!rows[r].matched && !strpbrk(scen, "*?[") && ran(scen, ctx))
+			stale(rows[r].line, rows[r].pattern, ctx);
+	}
 }

@@ -77,32 +77,6 @@ static bool file_exists(const char *path)
 	return !stat(path, &st);
 }
 
-/* tests/known-issues.tbl: "ARCH TITLE | REASON" per line. */
-static bool known_issue(const char *arch, const char *title)
-{
-	char line[512], *bar, *t;
-	bool known = false;
-	size_t n;
-	FILE *f;
-
-	f = fopen("tests/known-issues.tbl", "r");
-	if (!f)
-		return false;
-	while (!known && fgets(line, sizeof(line), f)) {
-		bar = strchr(line, '|');
-		if (line[0] == '#' || !bar)
-			continue;
-		*bar = '\0';
-		n = strcspn(line, " \t");
-		if (strncmp(line, arch, n) || strlen(arch) != n)
-			continue;
-		t = trim(line + n);
-		known = !strcmp(t, title);
-	}
-	fclose(f);
-	return known;
-}
-
 /*
  * Keep a console log as a scanner fixture: DIR/ARCH[-VARIANT]-NAME.log.
  * Its .expect is written by whoever reviewed the log, never from the
@@ -312,7 +286,7 @@ out:
 		record_fixture(line, o->record, arch->name, o->variant, sc->name);
 	counts_diag(&r.counts, diag, sizeof(diag));
 	for (i = 0; i < all.n; i++) {
-		if (known_issue(arch->name, all.t[i])) {
+		if (known_issue(arch->name, sc->name, all.t[i], all.site[i])) {
 			size_t len = strlen(diag);
 
 			snprintf(diag + len, sizeof(diag) - len, " known_issue=\"%s\"", all.t[i]);
@@ -340,6 +314,26 @@ out:
 				 sc->counters[i].name, sc->counters[i].text);
 			passed = false;
 		}
+	}
+	if (sc->expect_failure) {
+		/* a negative test: the rig must fail this run, for this reason */
+		char want[1200];
+
+		if (passed) {
+			snprintf(want, sizeof(want), "passed, but must fail with '%s'",
+				 sc->expect_failure);
+		} else if (!strstr(r.why, sc->expect_failure)) {
+			snprintf(want, sizeof(want), "failed with '%.400s', not with '%s'", r.why,
+				 sc->expect_failure);
+		} else {
+			size_t len = strlen(diag);
+
+			snprintf(diag + len, sizeof(diag) - len, " failed_as_required=\"%.300s\"",
+				 r.why);
+			want[0] = '\0';
+		}
+		passed = !want[0];
+		snprintf(r.why, sizeof(r.why), "%s", want);
 	}
 	report_add(rep, name, passed, now() - t0, r.why, diag, &titles);
 	for (i = 0; i < r.nsubs; i++) {

@@ -62,17 +62,30 @@ void report_open(struct report *rep, const char *root, bool quiet)
 	tap(rep, "TAP version 13\n");
 }
 
+/* Does a failure show FAILURE, in its reason or in one of its titles? */
+static bool fails_as(const char *why, const struct titles *t, const char *failure)
+{
+	int i;
+
+	if (why && strstr(why, failure))
+		return true;
+	for (i = 0; t && i < t->n; i++)
+		if (strstr(t->t[i], failure))
+			return true;
+	return false;
+}
+
 void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t)
 {
-	const char *fix = NULL;
-	char xwhy[600], xname[700];
+	const char *fix = NULL, *failure = "";
+	char xwhy[1200], xname[700];
 	bool sometimes = false;
 	struct result *res;
 	int i;
 
 	if (rep->build && rep->variant)
-		fix = fixed_by_missing(rep->build, rep->variant, name, &sometimes);
+		fix = fixed_by_missing(rep->build, rep->variant, name, &sometimes, &failure);
 	if (fix && ok) {
 		/* a pass without the fix: the test cannot see the defect */
 		if (!sometimes) {
@@ -82,6 +95,13 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 			ok = false;
 			why = xwhy;
 		}
+		fix = NULL;
+	} else if (fix && !fails_as(why, t, failure)) {
+		/* failed, but not in the way the defect shows */
+		snprintf(xwhy, sizeof(xwhy),
+			 "without \"%s\" this must fail with '%s'; it failed otherwise: %.600s",
+			 fix, failure, why ? why : "");
+		why = xwhy;
 		fix = NULL;
 	} else if (fix) {
 		snprintf(xname, sizeof(xname), "%s # TODO fails until \"%s\"", name, fix);
@@ -151,6 +171,30 @@ static void xml(FILE *f, const char *s)
 	}
 }
 
+/* Did a result of scenario "ARCH/NAME" run in this report? */
+static bool scenario_ran(const char *scenario, void *ctx)
+{
+	struct report *rep = ctx;
+	size_t n = strlen(scenario);
+	int i;
+
+	for (i = 0; i < rep->n; i++)
+		if (!rep->res[i].skipped && !strncmp(rep->res[i].name, scenario, n) &&
+		    (!rep->res[i].name[n] || rep->res[i].name[n] == '/' ||
+		     rep->res[i].name[n] == ' '))
+			return true;
+	return false;
+}
+
+static void stale_row(int line, const char *pattern, void *ctx)
+{
+	char name[300], why[400];
+
+	snprintf(name, sizeof(name), "fixed-by.tbl:%d", line);
+	snprintf(why, sizeof(why), "the row '%s' matches no result of this run: stale", pattern);
+	report_add(ctx, name, false, 0, why, "", NULL);
+}
+
 /* Writes junit.xml, prints the plan and the closing line; returns failures. */
 int report_close(struct report *rep)
 {
@@ -159,6 +203,9 @@ int report_close(struct report *rep)
 	double total = 0;
 	char summary[128];
 	FILE *f;
+
+	if (rep->build && rep->variant)
+		fixed_by_stale(scenario_ran, rep, stale_row);
 
 	for (i = 0; i < rep->n; i++) {
 		skipped += rep->res[i].skipped;

@@ -107,6 +107,7 @@ struct scenario {
 	struct counter counters[MAX_DEVICES];
 	int ncounters;
 	char *expect_reports[MAX_DEVICES];	/* titles the run must produce */
+	char *expect_failure;		/* the run must fail, saying this */
 	int nexpect;
 	char *kunit[MAX_DEVICES];		/* KUnit suites reported from the console */
 	char *kunit_opt[MAX_DEVICES];		/* ... and the option that builds each */
@@ -288,7 +289,12 @@ int report_close(struct report *rep);
 /* fixedby.c */
 void fixed_by_load(const char *table, const char *series);
 const char *fixed_by_missing(const char *build, const char *variant, const char *result,
-			     bool *sometimes);
+			     bool *sometimes, const char **failure);
+void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
+		    void (*stale)(int line, const char *pattern, void *ctx));
+
+/* known.c */
+bool known_issue(const char *arch, const char *scenario, const char *title, const char *site);
 
 /* main.c helpers shared with the runners */
 extern const char *base_version;

@@ -188,7 +188,6 @@ static const struct pattern {
 	{ "BUG:", "BUG: {text} in {fn}", AT_TRACE, F_ANCHOR },
 	{ "WARNING:", "WARNING: {text} in {fn}", AT_TRACE, F_ANCHOR },
 	{ "INFO:", "INFO: {text} in {fn}", AT_TRACE, F_ANCHOR },
-	{ "Oops", "Oops: {text} in {fn}", AT_IP, F_ANCHOR },
 };
 
 /*
@@ -233,7 +232,8 @@ static const char *const boring[] = {
 	"do_raw_spin_lock", "wait_for_completion*", "__wait_for_common", "wait_for_common*",
 	"schedule_timeout*", "do_wait_for_common", "cpus_read_lock", "cpus_write_lock",
 	"get_online_mems", "mem_hotplug_begin", "kthread", "ret_from_fork*",
-	"rcu_*", "__rcu_*", "sched_show_task", "nmi_*", "panic", "__stack_chk_fail",
+	"look_up_lock_class", "register_lock_class", "rcu_*", "__rcu_*", "sched_show_task",
+	"nmi_*", "panic", "__stack_chk_fail",
 	"stack_trace_*", "arch_stack_walk", "kmsg_dump*", "stop_one_cpu*", "stop_machine*",
 	"bad_page", "free_tail_page_prepare", "free_unref_page*", "free_pages*", "__free_pages*",
 	"kasan_*", "__kasan_*", "__asan_*", "asan_*", "kcsan_*", "__kcsan_*", "__tsan_*",

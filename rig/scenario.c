@@ -285,6 +285,11 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		if (!*val)
 			return perr(p, "expect_report: want a report title");
 		sc->expect_reports[sc->nexpect++] = xstrdup(val);
+	} else if (!strcmp(key, "expect_failure")) {
+		if (!*val)
+			return perr(p, "expect_failure: want the text the failure must contain");
+		free(sc->expect_failure);
+		sc->expect_failure = xstrdup(val);
 	} else if (!strcmp(key, "count")) {
 		struct counter *c = &sc->counters[sc->ncounters];
 		char *name, *text;
@@ -298,7 +303,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem virtio_mem count kunit expect_report cmdline timeout");
+			    "name arches cpus memory slots maxmem virtio_mem count kunit expect_report expect_failure cmdline timeout");
 	}
 	return 0;
 }
@@ -433,5 +438,6 @@ void scenario_free(struct scenario *sc)
 	free(sc->path);
 	free(sc->name);
 	free(sc->cmdline);
+	free(sc->expect_failure);
 	memset(sc, 0, sizeof(*sc));
 }
