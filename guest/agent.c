@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -207,24 +208,31 @@ static int cmd_write(char **argv, int argc)
 }
 
 /*
- * bgwrite PATH VALUE: the write happens in a child process, so that a
- * write that crashes or blocks its task (provoked reports) leaves the
- * agent alive.
+ * bgwrite PATH VALUE [DELAY_MS]: the write happens in a child process, so
+ * that a write that crashes or blocks its task (provoked reports) leaves
+ * the agent alive; with a delay, the child waits that long first, so the
+ * write can land in the middle of what the host does next.
  */
 static int cmd_bgwrite(char **argv, int argc)
 {
 	static char buf[LINE_MAX_LEN];
+	long delay = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
 	size_t len;
 	pid_t pid;
 
-	if (argc != 3)
-		return fail(EINVAL, "usage: bgwrite PATH VALUE");
+	if ((argc != 3 && argc != 4) || delay < 0)
+		return fail(EINVAL, "usage: bgwrite PATH VALUE [DELAY_MS]");
 	len = unescape(argv[2], buf, sizeof(buf));
 	pid = fork();
 	if (pid < 0)
 		return fail(errno, "fork");
-	if (!pid)
+	if (!pid) {
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000 };
+
+		while (delay && nanosleep(&ts, &ts) && errno == EINTR)
+			;
 		_exit(write_file(argv[1], buf, len) ? 1 : 0);
+	}
 	add("OK pid=%d", pid);
 	return 0;
 }

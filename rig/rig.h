@@ -87,6 +87,12 @@ struct vmem_dev {
 	unsigned long long size;
 };
 
+/* A NUMA node of the guest: its CPUs ("0,2" or "0-1"; "" for none) and boot memory. */
+struct numa_node {
+	char cpus[32];
+	unsigned long long memory;
+};
+
 /* A console line to count: reported, and zero fails the scenario. */
 struct counter {
 	char name[32];
@@ -104,6 +110,8 @@ struct scenario {
 	int slots;
 	struct vmem_dev vmem[MAX_DEVICES];
 	int nvmem;
+	struct numa_node numa[MAX_DEVICES];	/* none: one node, QEMU's default */
+	int nnuma;
 	struct counter counters[MAX_DEVICES];
 	int ncounters;
 	char *expect_reports[MAX_DEVICES];	/* titles the run must produce */

@@ -20,7 +20,7 @@
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
  * k = kind of held memory (anon, pipe), a = "partial", c = a share in
- * per cent ("5%").
+ * per cent ("5%"), o = "node=N" (a NUMA node of the scenario).
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -28,7 +28,7 @@ static const struct verb_def {
 	const char *args;
 	const char *usage;
 } verbs[V_NR_VERBS] = {
-	[V_DIMM_ADD] = { "dimm_add", "nz", "dimm_add ID SIZE" },
+	[V_DIMM_ADD] = { "dimm_add", "nzO", "dimm_add ID SIZE [node=N]" },
 	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
@@ -36,7 +36,7 @@ static const struct verb_def {
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
-	[V_BG_WRITE] = { "bg_write", "pv", "bg_write PATH VALUE" },
+	[V_BG_WRITE] = { "bg_write", "pvI", "bg_write PATH VALUE [AFTER-SECONDS]" },
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
 	[V_LOOP_STOP] = { "loop_stop", "nIC",
@@ -144,6 +144,10 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		    atoi(a) > 100)
 			return perr(p, "%s: '%s' is not a share in per cent (0%%..100%%)", verb, a);
 		return 0;
+	case 'o':
+		if (strncmp(a, "node=", 5) || !a[5] || strspn(a + 5, "0123456789") != strlen(a + 5))
+			return perr(p, "%s: '%s' is not node=N", verb, a);
+		return 0;
 	case 'a':
 		if (strcmp(a, "partial"))
 			return perr(p, "%s: '%s' is not 'partial'", verb, a);
@@ -229,6 +233,48 @@ static int parse_int(struct parse *p, const char *key, const char *v, int lo, in
 	return 0;
 }
 
+/* "0,2" or "1-3": CPU numbers and ranges; "-" for a node without CPUs. */
+static bool is_cpu_list(const char *s)
+{
+	if (!strcmp(s, "-"))
+		return true;
+	if (!*s || strspn(s, "0123456789,-") != strlen(s) || !isdigit((unsigned char)*s) ||
+	    !isdigit((unsigned char)s[strlen(s) - 1]))
+		return false;
+	return !strstr(s, ",,") && !strstr(s, "--") && !strstr(s, ",-") && !strstr(s, "-,");
+}
+
+/*
+ * numa = CPUS:SIZE ...: node N is the N-th word, with those CPUs and that
+ * much boot memory (0: a node whose memory can only be hot-plugged).
+ */
+static int parse_numa(struct parse *p, struct scenario *sc, char *val)
+{
+	char *tok, *save = NULL, *colon;
+
+	if (sc->nnuma)
+		return perr(p, "numa: given twice");
+	for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		struct numa_node *n = &sc->numa[sc->nnuma];
+
+		if (sc->nnuma == MAX_DEVICES)
+			return perr(p, "numa: more than %d nodes", MAX_DEVICES);
+		colon = strchr(tok, ':');
+		if (!colon)
+			return perr(p, "numa: '%s' is not CPUS:SIZE (like 0:512M or 1:0)", tok);
+		*colon = '\0';
+		if (!is_cpu_list(tok) || strlen(tok) >= sizeof(n->cpus))
+			return perr(p, "numa: '%s' is not a CPU list (like 0, 0,2, 1-3 or -)", tok);
+		if (parse_size(colon + 1, &n->memory))
+			return perr(p, "numa: '%s' is not a size", colon + 1);
+		snprintf(n->cpus, sizeof(n->cpus), "%s", strcmp(tok, "-") ? tok : "");
+		sc->nnuma++;
+	}
+	if (sc->nnuma < 2)
+		return perr(p, "numa: want at least two nodes");
+	return 0;
+}
+
 static int parse_key(struct parse *p, struct scenario *sc, const char *key, char *val)
 {
 	char *tok, *save = NULL, words[1024];
@@ -285,6 +331,8 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		if (!*val)
 			return perr(p, "expect_report: want a report title");
 		sc->expect_reports[sc->nexpect++] = xstrdup(val);
+	} else if (!strcmp(key, "numa")) {
+		return parse_numa(p, sc, val);
 	} else if (!strcmp(key, "expect_failure")) {
 		if (!*val)
 			return perr(p, "expect_failure: want the text the failure must contain");
@@ -303,7 +351,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem virtio_mem count kunit expect_report expect_failure cmdline timeout");
+			    "name arches cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
 	}
 	return 0;
 }
@@ -406,6 +454,24 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		return perr(&p, "maxmem must be larger than memory when slots are given");
 	if (sc->nvmem && sc->maxmem <= sc->memory)
 		return perr(&p, "virtio_mem needs maxmem larger than memory");
+	for (int i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+
+		if (st->verb == V_DIMM_ADD && st->nargs > 2 && atoi(st->args[2] + 5) >= sc->nnuma) {
+			p.line = st->line;
+			return perr(&p, "dimm_add: %s, but the scenario has %d NUMA node(s)",
+				    st->args[2], sc->nnuma ? sc->nnuma : 1);
+		}
+	}
+	if (sc->nnuma) {
+		unsigned long long sum = 0;
+
+		for (int i = 0; i < sc->nnuma; i++)
+			sum += sc->numa[i].memory;
+		if (sum != sc->memory)
+			return perr(&p, "numa: the nodes' memory adds up to %llu MiB, memory is %llu MiB",
+				    sum >> 20, sc->memory >> 20);
+	}
 	return 0;
 }
 

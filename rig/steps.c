@@ -179,6 +179,8 @@ static int dimm_add(struct run *r, const struct step *s)
 	json_object_object_add(a, "driver", json_object_new_string("pc-dimm"));
 	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
 	json_object_object_add(a, "memdev", json_object_new_string(backend));
+	if (s->nargs > 2)
+		json_object_object_add(a, "node", json_object_new_int(atoi(s->args[2] + 5)));
 	if (qmp_do(r, "device_add", a))
 		return -1;
 	if (device_blocks(r, s->args[0], &first, &count) ||
@@ -404,14 +406,16 @@ static int expand(struct run *r, const char *in, char *out, size_t len)
 	return 0;
 }
 
-/* bg_write PATH VALUE: the guest writes from a child process. */
+/* bg_write PATH VALUE [SECONDS]: the guest writes from a child process. */
 static int bg_write(struct run *r, const struct step *s)
 {
-	char reply[256], path[512];
+	char reply[256], path[512], value[300];
 
 	if (expand(r, s->args[0], path, sizeof(path)))
 		return -1;
-	return ok(r, reply, sizeof(reply), "bgwrite %s %s", path, s->args[1]);
+	snprintf(value, sizeof(value), "%s %d", s->args[1],
+		 s->nargs > 2 ? atoi(s->args[2]) * 1000 : 0);
+	return ok(r, reply, sizeof(reply), "bgwrite %s %s", path, value);
 }
 
 /* Every block's state, for "nothing changed" checks. */

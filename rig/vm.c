@@ -95,6 +95,26 @@ static void arg(struct argv *a, const char *fmt, ...)
 	a->v[a->n] = NULL;
 }
 
+/* -numa node,nodeid=N[,memdev=...][,cpus=A[,cpus=B-C]] */
+static void numa_node(struct argv *a, int id, const struct numa_node *n)
+{
+	char opt[256], cpus[32], *tok, *save = NULL, size[32];
+	size_t len;
+
+	len = snprintf(opt, sizeof(opt), "node,nodeid=%d", id);
+	if (n->memory) {
+		fmt_size(n->memory, size, sizeof(size));
+		arg(a, "-object");
+		arg(a, "memory-backend-ram,id=node-mem-%d,size=%s", id, size);
+		len += snprintf(opt + len, sizeof(opt) - len, ",memdev=node-mem-%d", id);
+	}
+	snprintf(cpus, sizeof(cpus), "%s", n->cpus);
+	for (tok = strtok_r(cpus, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		len += snprintf(opt + len, sizeof(opt) - len, ",cpus=%s", tok);
+	arg(a, "-numa");
+	arg(a, "%s", opt);
+}
+
 static void build_argv(struct argv *a, const struct boot *b)
 {
 	const struct scenario *sc = b->sc;
@@ -147,6 +167,8 @@ static void build_argv(struct argv *a, const struct boot *b)
 	arg(a, "socket,id=agent,path=%s/agent", sockdir);
 	arg(a, "-device");
 	arg(a, "virtserialport,bus=vser.0,chardev=agent,name=rig.agent");
+	for (i = 0; i < sc->nnuma; i++)
+		numa_node(a, i, &sc->numa[i]);
 	for (i = 0; i < sc->nvmem; i++) {
 		fmt_size(sc->vmem[i].size, size, sizeof(size));
 		arg(a, "-object");
