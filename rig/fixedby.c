@@ -113,8 +113,8 @@ void fixed_by_load(const char *table, const char *series)
 			field[n] = trim(field[n]);
 		}
 		if (p || n < 3 || !*field[0] || !*field[1] || !*field[2])
-			die("%s:%d: expected 'RESULT-PATTERN | PATCH SUBJECT | FAILURE [| sometimes]'",
-			    table, lineno);
+			die("%s:%d: %s", table, lineno,
+			    "expected 'RESULT-PATTERN | PATCH SUBJECT | FAILURE [| sometimes]'");
 		if (n == 4 && strcmp(field[3], "sometimes"))
 			die("%s:%d: unknown flag '%s' (known: sometimes)", table, lineno, field[3]);
 		if (!series_has_subject(series, field[1]))

@@ -50,8 +50,8 @@ bool known_issue(const char *arch, const char *scenario, const char *title, cons
 			f[n] = trim(f[n]);
 		}
 		if (p || n != 3 || !*f[1] || !*f[2])
-			die("tests/known-issues.tbl:%d: expected 'ARCH REPORT | SCENARIOS | REASON'",
-			    lineno);
+			die("tests/known-issues.tbl:%d: %s", lineno,
+			    "expected 'ARCH REPORT | SCENARIOS | REASON'");
 		al = strcspn(f[0], " \t");
 		if (strlen(arch) != al || strncmp(f[0], arch, al))
 			continue;

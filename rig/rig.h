@@ -304,7 +304,27 @@ void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
 /* known.c */
 bool known_issue(const char *arch, const char *scenario, const char *title, const char *site);
 
-/* main.c helpers shared with the runners */
+/* main.c: the command line */
+struct opts {
+	const char *arches[MAX_ARCHES];
+	int narches;
+	const char *variant;
+	const char *build;
+	const char *fixtures;
+	const char *record;
+	bool human;
+};
+
 extern const char *base_version;
+char *slurp_line(const char *path);
+
+/* run.c, fixtures.c, accel.c */
+bool file_exists(const char *path);
+void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
+		  const struct scenario *sc);
+void record_fixture(const char *log, const char *dir, const char *arch,
+		    const char *variant, const char *name);
+void run_fixtures(struct report *rep, const char *dir);
+void choose_accel(const struct opts *o, struct arch *arch);
 
 #endif

@@ -50,22 +50,27 @@ enum where {
 static const char *const refcount_helpers[] = {
 	"refcount_warn_saturate", "__refcount_*", "refcount_*", NULL
 };
+
 static const char *const list_helpers[] = {
 	"__list_add_valid_or_report", "__list_del_entry_valid_or_report", "__list_*",
 	"list_del*", "list_add*", "__hlist_*", NULL
 };
+
 static const char *const odebug_helpers[] = {
 	"debug_object*", "debug_print_object", "__debug_object*", "debug_check_no_obj_freed",
 	"__debug_check_no_obj_freed", NULL
 };
+
 static const char *const preempt_helpers[] = {
 	"debug_smp_processor_id", "check_preemption_disabled", "__this_cpu_preempt_check",
 	NULL
 };
+
 static const char *const spin_helpers[] = {
 	"spin_dump", "spin_bug", "rwlock_bug", "do_raw_spin_*", "do_raw_read_*",
 	"do_raw_write_*", NULL
 };
+
 static const char *const alloc_helpers[] = {
 	"warn_alloc", "__alloc_pages*", "alloc_pages*", "__alloc_frozen_pages*",
 	"__folio_alloc*", "folio_alloc*", "alloc_page_interleave", "__get_free_pages*",
@@ -75,6 +80,7 @@ static const char *const alloc_helpers[] = {
 	"__vmalloc*", "kmemleak_alloc*", "create_object", "__create_object", "dump_header",
 	"oom_kill_process", "out_of_memory", "__alloc_pages_may_oom", NULL
 };
+
 static const char *const ubsan_helpers[] = { "__ubsan_*", "ubsan_*", NULL };
 
 static const struct pattern {
@@ -381,8 +387,9 @@ static bool trace_line(const char *b)
 		"Modules linked in", "CPU:", "Hardware name:", NULL
 	};
 	const char *const *s;
+	char fn[8];
 
-	if (frame(b, false, (char[8]){ 0 }, 8))
+	if (frame(b, false, fn, sizeof(fn)))
 		return true;
 	/* powerpc frame without a symbol: "[c0000000012a3b40] [0000000000000000] 0x0" */
 	if (b[0] == '[' && strstr(b, "] ["))
@@ -613,7 +620,7 @@ static const struct pattern *match(const char *b)
 
 static bool is_header(const char *b)
 {
-	return match(b) != NULL;
+	return !!match(b);
 }
 
 /* Replace {fn} and {text} in a title format. */

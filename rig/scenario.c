@@ -469,7 +469,7 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		for (int i = 0; i < sc->nnuma; i++)
 			sum += sc->numa[i].memory;
 		if (sum != sc->memory)
-			return perr(&p, "numa: the nodes' memory adds up to %llu MiB, memory is %llu MiB",
+			return perr(&p, "numa: the nodes have %llu MiB, memory is %llu MiB",
 				    sum >> 20, sc->memory >> 20);
 	}
 	return 0;

@@ -544,7 +544,7 @@ static int loop_start(struct run *r, const struct step *s)
 	cmd[0] = '\0';
 	for (i = 0; i < s->nargs; i++)
 		if (!append(cmd, sizeof(cmd), &n, s->args[i]))
-			return fail(r, "loop_start %s: the command is too long", s->args[0]);
+			return fail(r, "loop %s: the command is too long", s->args[0]);
 	return ok(r, reply, sizeof(reply), "loop%s", cmd, NULL);
 }
 
@@ -574,8 +574,8 @@ static int loop_stop(struct run *r, const struct step *s)
 		 " loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
 		 writes);
 	if (it < min)
-		return fail(r, "loop %s completed %ld cycles without a failed write, want at least %ld (%s)",
-			    s->args[0], it, min, reply);
+		return fail(r, "loop %s completed %ld cycles without a failed write, %s %ld (%s)",
+			    s->args[0], it, "want at least", min, reply);
 	if (errors * 100 > share * writes)
 		return fail(r, "loop %s: %ld of %ld writes failed, more than %ld%% (%s)",
 			    s->args[0], errors, writes, share, reply);
@@ -784,7 +784,7 @@ static int selftest(struct run *r, const struct step *s)
 		if (!strchr(s->args[i], '=') || s->args[i][0] == '-')
 			fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
 	if (!fits)
-		return fail(r, "selftest %s: the command is too long", s->args[0]);
+		return fail(r, "%s: the command is too long", s->args[0]);
 	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
 	log = fopen(path, "w+");
 	if (!log)

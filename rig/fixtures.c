@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The scanner's fixture corpus (tests/fixtures): each NAME.log must give
+ * exactly the titles of NAME.expect; and recording new logs into it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "rig.h"
+
+/*
+ * Keep a console log as a scanner fixture: DIR/ARCH[-VARIANT]-NAME.log.
+ * Its .expect is written by whoever reviewed the log, never from the
+ * scanner's own output.
+ */
+void record_fixture(const char *log, const char *dir, const char *arch,
+		    const char *variant, const char *name)
+{
+	char path[700], buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	bool main_series = !strcmp(variant, "main");
+
+	snprintf(path, sizeof(path), "%s/%s%s%s-%s.log", dir, arch, main_series ? "" : "-",
+		 main_series ? "" : variant, name);
+	in = fopen(log, "rb");
+	out = fopen(path, "wb");
+	if (!in || !out)
+		die("cannot record %s as %s", log, path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	info("rig: recorded %s", path);
+}
+
+static int read_titles(const char *path, struct titles *t)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] && line[0] != '#')
+			titles_add(t, line);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Each fixture NAME.log must produce exactly the titles listed in NAME.expect. */
+void run_fixtures(struct report *rep, const char *dir)
+{
+	struct dirent **ents;
+	char log[600], exp[600], name[300], why[2048];
+	int n, i, j;
+
+	n = scandir(dir, &ents, NULL, by_name);
+	if (n < 0)
+		die("fixtures: %s: %s", dir, strerror(errno));
+	for (i = 0; i < n; i++) {
+		struct titles got = { 0 }, want = { 0 };
+		size_t len = strlen(ents[i]->d_name);
+		bool same;
+
+		if (len < 5 || strcmp(ents[i]->d_name + len - 4, ".log"))
+			goto next;
+		snprintf(log, sizeof(log), "%s/%s", dir, ents[i]->d_name);
+		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(log) - 4), log);
+		snprintf(name, sizeof(name), "scanner/%.*s", (int)len - 4, ents[i]->d_name);
+		if (read_titles(exp, &want)) {
+			report_add(rep, name, false, 0, "no .expect file next to the fixture",
+				   "", NULL);
+			goto next;
+		}
+		scan_file(log, &got);
+		same = got.n == want.n;
+		for (j = 0; same && j < got.n; j++)
+			same = !strcmp(got.t[j], want.t[j]);
+		why[0] = '\0';
+		if (!same) {
+			size_t w = snprintf(why, sizeof(why), "want [");
+
+			for (j = 0; j < want.n && w < sizeof(why); j++)
+				w += snprintf(why + w, sizeof(why) - w, "%s%s",
+					      j ? "; " : "", want.t[j]);
+			for (j = 0; j < got.n && w < sizeof(why); j++)
+				w += snprintf(why + w, sizeof(why) - w, "%s%s",
+					      j ? "; " : "] got [", got.t[j]);
+			if (w < sizeof(why))
+				snprintf(why + w, sizeof(why) - w, "%s]", got.n ? "" : "] got [");
+		}
+		snprintf(log, sizeof(log), "titles=%d", got.n);
+		report_add(rep, name, same, 0, why, log, NULL);
+		titles_free(&got);
+		titles_free(&want);
+next:
+		free(ents[i]);
+	}
+	free(ents);
+}
+
