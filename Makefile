@@ -25,7 +25,7 @@ cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean
+.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -93,7 +93,7 @@ run: rig
 check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(ALL_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
-		--fixtures tests/fixtures $(SCENARIOS)
+		--fixtures tests/fixtures --refuse tests/refuse $(SCENARIOS)
 
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
 # the attribute macros the kernel's headers would, and a signal flag is a
@@ -144,6 +144,15 @@ provoke: rig
 			tests/provoke/$$v/*.scn || failed="$$failed $$v"; \
 	done; \
 	[ -z "$$failed" ] || { echo "provoke: FAILED on:$$failed"; exit 1; }
+
+# Every report of tests/known-issues.tbl must still occur on the base
+# (prefix 0) in the scenarios listed for it.
+KNOWN_ARCHES := $(filter $(ARCH),$(shell awk '!/^\#/ && NF { print $$1 }' tests/known-issues.tbl | sort -u))
+KNOWN_SCENARIOS = $(sort $(foreach n,$(shell awk -F'|' '!/^\#/ && NF > 2 { print $$2 }' tests/known-issues.tbl),$(wildcard scenarios/$(n).scn)))
+known-issues: rig
+	@$(MAKE) --no-print-directory kernels initramfs VARIANT=prefix-0 ARCH="$(KNOWN_ARCHES)"
+	@$(RIG) check --known-issues $(foreach a,$(KNOWN_ARCHES),--arch $(a)) --variant prefix-0 \
+		$(KNOWN_SCENARIOS)
 
 # Record scanner fixtures from provoked reports (tests/provoke) on this
 # rig's kernels.  Review each log and write its .expect by hand.

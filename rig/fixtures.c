@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The scanner's fixture corpus (tests/fixtures): each NAME.log must give
- * exactly the titles of NAME.expect; and recording new logs into it.
+ * The rig's own corpus: the scanner's fixtures (tests/fixtures: each
+ * NAME.log must give exactly the titles of NAME.expect), recording new
+ * logs into it, and scenario files the parser must refuse (tests/refuse:
+ * each NAME.scn must be rejected with the text of its "# refused: TEXT"
+ * line in the error).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -113,3 +116,47 @@ next:
 	free(ents);
 }
 
+
+/* Each DIR/NAME.scn must be refused, with its "# refused: TEXT" in the error. */
+void run_refusals(struct report *rep, const char *dir)
+{
+	char path[600], name[300], err[600], why[1400], want[300], line[512];
+	struct dirent **ents;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, by_name);
+	if (n < 0)
+		die("refusals: %s: %s", dir, strerror(errno));
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+		struct scenario sc;
+		FILE *f;
+
+		if (len < 5 || strcmp(ents[i]->d_name + len - 4, ".scn"))
+			goto next;
+		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+		snprintf(name, sizeof(name), "refuse/%.*s", (int)len - 4, ents[i]->d_name);
+		want[0] = '\0';
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "# refused: ", 11))
+				snprintf(want, sizeof(want), "%s", trim(line + 11));
+		if (f)
+			fclose(f);
+		if (!want[0]) {
+			report_add(rep, name, false, 0, "no '# refused: TEXT' line", "", NULL);
+			goto next;
+		}
+		if (!scenario_load(path, &sc, err, sizeof(err))) {
+			snprintf(why, sizeof(why), "accepted; it must be refused with '%s'", want);
+			report_add(rep, name, false, 0, why, "", NULL);
+		} else {
+			snprintf(why, sizeof(why), "refused with '%s', want '%s'", err, want);
+			report_add(rep, name, !!strstr(err, want), 0, why, err, NULL);
+		}
+		scenario_free(&sc);
+next:
+		free(ents[i]);
+	}
+	free(ents);
+}

@@ -10,11 +10,19 @@
  * space-separated list of scenario names (shell globs) the report may
  * appear in.  A report that matches is listed, not failed; the same
  * report in another scenario, or from another line, still fails.
+ *
+ * "rig check --known-issues" (make known-issues, on the base) also asks
+ * the opposite: every row of the architectures that ran must have been
+ * seen, else the row is out of date.
  */
 #include <fnmatch.h>
 #include <string.h>
 
 #include "rig.h"
+
+#define MAX_KNOWN	64
+
+static bool seen[MAX_KNOWN];	/* by table line, this run */
 
 static bool in_scenarios(char *list, const char *scenario)
 {
@@ -59,7 +67,39 @@ bool known_issue(const char *arch, const char *scenario, const char *title, cons
 		if (strcmp(p, title) && (!site || !*site || strcmp(p, site)))
 			continue;
 		known = in_scenarios(f[1], scenario);
+		if (known && lineno < MAX_KNOWN)
+			seen[lineno] = true;
 	}
 	fclose(fp);
 	return known;
+}
+
+/* One result per row of the architectures that ran: was it seen? */
+void known_recheck(struct report *rep, const char *const *arches, int narches)
+{
+	char line[1024], name[64], why[300];
+	int lineno = 0, i;
+	FILE *fp;
+
+	fp = fopen("tests/known-issues.tbl", "r");
+	if (!fp)
+		die("cannot read tests/known-issues.tbl");
+	while (fgets(line, sizeof(line), fp)) {
+		char *p = trim(line);
+		size_t al = strcspn(p, " \t");
+
+		lineno++;
+		if (!*p || *p == '#')
+			continue;
+		for (i = 0; i < narches; i++)
+			if (strlen(arches[i]) == al && !strncmp(p, arches[i], al))
+				break;
+		if (i == narches)
+			continue;
+		snprintf(name, sizeof(name), "known-issues.tbl:%d", lineno);
+		snprintf(why, sizeof(why), "not seen in this run: '%.*s' no longer occurs here",
+			 (int)strcspn(p, "|"), p);
+		report_add(rep, name, lineno < MAX_KNOWN && seen[lineno], 0, why, "", NULL);
+	}
+	fclose(fp);
 }

@@ -9,7 +9,8 @@
  *   rig validate SCENARIO...           parse scenario files only
  *
  * Options: --arch A (repeatable; default x86_64), --variant V (default
- * main), --build DIR (default build), --fixtures DIR.
+ * main), --build DIR (default build), --fixtures DIR, --known-issues
+ * (every row of tests/known-issues.tbl must show up: run on the base).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,8 @@ static int count_lines(const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR] [SCENARIO...]\n"
+		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR]\n"
+		"                 [--refuse DIR] [--known-issues] [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--record DIR] SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig validate SCENARIO...\n");
@@ -69,6 +71,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "build", required_argument, NULL, 'b' },
 		{ "fixtures", required_argument, NULL, 'f' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "refuse", required_argument, NULL, 'R' },
+		{ "known-issues", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -94,6 +98,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'r':
 			o->record = optarg;
+			break;
+		case 'k':
+			o->known_issues = true;
+			break;
+		case 'R':
+			o->refuse = optarg;
 			break;
 		default:
 			usage();
@@ -186,6 +196,8 @@ int main(int argc, char **argv)
 	print_header(&o);
 	if (o.fixtures)
 		run_fixtures(&rep, o.fixtures);
+	if (o.refuse)
+		run_refusals(&rep, o.refuse);
 	/* scenario results are judged against the variant's patches */
 	rep.build = o.build;
 	rep.variant = o.variant;
@@ -210,6 +222,8 @@ int main(int argc, char **argv)
 				   "no scenario given is for this architecture", "", NULL);
 		}
 	}
+	if (o.known_issues)
+		known_recheck(&rep, o.arches, o.narches);
 	failed = report_close(&rep);
 	for (i = 0; i < nsc; i++)
 		scenario_free(&sc[i]);

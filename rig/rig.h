@@ -303,6 +303,8 @@ void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
 
 /* known.c */
 bool known_issue(const char *arch, const char *scenario, const char *title, const char *site);
+struct report;
+void known_recheck(struct report *rep, const char *const *arches, int narches);
 
 /* main.c: the command line */
 struct opts {
@@ -311,8 +313,10 @@ struct opts {
 	const char *variant;
 	const char *build;
 	const char *fixtures;
+	const char *refuse;
 	const char *record;
 	bool human;
+	bool known_issues;		/* every known issue must show up */
 };
 
 extern const char *base_version;
@@ -325,6 +329,7 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 void record_fixture(const char *log, const char *dir, const char *arch,
 		    const char *variant, const char *name);
 void run_fixtures(struct report *rep, const char *dir);
+void run_refusals(struct report *rep, const char *dir);
 void choose_accel(const struct opts *o, struct arch *arch);
 
 #endif

@@ -133,6 +133,7 @@ static int count_in_file(const char *path, const char *text)
 void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
 		  const struct scenario *sc)
 {
+	const char *zero = NULL;	/* a count that stayed 0 */
 	char kernel[600], initrd[600], dir[700], name[128], diag[1024], line[700];
 	struct titles titles = { 0 }, all = { 0 };
 	struct vm vm;
@@ -235,6 +236,8 @@ out:
 		size_t len = strlen(diag);
 
 		snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
+		if (!n && !zero)
+			zero = sc->counters[i].name;
 		if (!n && passed) {
 			snprintf(r.why, sizeof(r.why), "nothing exercised: count %s is 0 ('%s')",
 				 sc->counters[i].name, sc->counters[i].text);
@@ -248,6 +251,8 @@ out:
 		if (passed) {
 			snprintf(want, sizeof(want), "passed, but must fail with '%s'",
 				 sc->expect_failure);
+		} else if (zero) {
+			snprintf(want, sizeof(want), "failed as required, but count %s is 0", zero);
 		} else if (!strstr(r.why, sc->expect_failure)) {
 			snprintf(want, sizeof(want), "failed with '%.400s', not with '%s'", r.why,
 				 sc->expect_failure);
