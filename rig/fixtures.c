@@ -116,7 +116,6 @@ next:
 	free(ents);
 }
 
-
 /* Each DIR/NAME.scn must be refused, with its "# refused: TEXT" in the error. */
 void run_refusals(struct report *rep, const char *dir)
 {
