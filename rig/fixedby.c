@@ -94,7 +94,7 @@ static bool series_has_subject(const char *series, const char *subject)
 
 void fixed_by_load(const char *table, const char *series)
 {
-	char line[1024], *field[5], *p;
+	char line[1024], *field[4], *p;
 	FILE *f = fopen(table, "r");
 	int lineno = 0, n;
 
@@ -105,14 +105,8 @@ void fixed_by_load(const char *table, const char *series)
 		p = trim(line);
 		if (!*p || *p == '#')
 			continue;
-		for (n = 0; n < 5 && p; n++) {
-			field[n] = p;
-			p = strchr(p, '|');
-			if (p)
-				*p++ = '\0';
-			field[n] = trim(field[n]);
-		}
-		if (p || n < 3 || !*field[0] || !*field[1] || !*field[2])
+		n = split_bars(p, field, 4);
+		if (n < 3 || !*field[0] || !*field[1] || !*field[2])
 			die("%s:%d: %s", table, lineno,
 			    "expected 'RESULT-PATTERN | PATCH SUBJECT | FAILURE [| sometimes]'");
 		if (n == 4 && strcmp(field[3], "sometimes"))

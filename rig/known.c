@@ -50,14 +50,8 @@ bool known_issue(const char *arch, const char *scenario, const char *title, cons
 		p = trim(line);
 		if (!*p || *p == '#')
 			continue;
-		for (n = 0; n < 3 && p; n++) {
-			f[n] = p;
-			p = strchr(p, '|');
-			if (p)
-				*p++ = '\0';
-			f[n] = trim(f[n]);
-		}
-		if (p || n != 3 || !*f[1] || !*f[2])
+		n = split_bars(p, f, 3);
+		if (n != 3 || !*f[1] || !*f[2])
 			die("tests/known-issues.tbl:%d: %s", lineno,
 			    "expected 'ARCH REPORT | SCENARIOS | REASON'");
 		al = strcspn(f[0], " \t");

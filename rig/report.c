@@ -62,6 +62,21 @@ void report_open(struct report *rep, const char *root, bool quiet)
 	tap(rep, "TAP version 13\n");
 }
 
+static struct result *new_result(struct report *rep)
+{
+	struct result *res;
+
+	if (rep->n == rep->cap) {
+		rep->cap = rep->cap ? rep->cap * 2 : 32;
+		rep->res = realloc(rep->res, rep->cap * sizeof(*rep->res));
+		if (!rep->res)
+			die("out of memory");
+	}
+	res = &rep->res[rep->n++];
+	memset(res, 0, sizeof(*res));
+	return res;
+}
+
 /* Does a failure show FAILURE, in its reason or in one of its titles? */
 static bool fails_as(const char *why, const struct titles *t, const char *failure)
 {
@@ -107,14 +122,7 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 		snprintf(xname, sizeof(xname), "%s # TODO fails until \"%s\"", name, fix);
 		name = xname;
 	}
-	if (rep->n == rep->cap) {
-		rep->cap = rep->cap ? rep->cap * 2 : 32;
-		rep->res = realloc(rep->res, rep->cap * sizeof(*rep->res));
-		if (!rep->res)
-			die("out of memory");
-	}
-	res = &rep->res[rep->n++];
-	memset(res, 0, sizeof(*res));
+	res = new_result(rep);
 	res->name = xstrdup(name);
 	res->ok = ok;
 	res->xfail = fix;
@@ -143,14 +151,7 @@ void report_skip(struct report *rep, const char *name, const char *why)
 {
 	struct result *res;
 
-	if (rep->n == rep->cap) {
-		rep->cap = rep->cap ? rep->cap * 2 : 32;
-		rep->res = realloc(rep->res, rep->cap * sizeof(*rep->res));
-		if (!rep->res)
-			die("out of memory");
-	}
-	res = &rep->res[rep->n++];
-	memset(res, 0, sizeof(*res));
+	res = new_result(rep);
 	res->name = xstrdup(name);
 	res->skipped = true;
 	res->why = xstrdup(why);

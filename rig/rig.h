@@ -32,6 +32,7 @@ void fmt_size(unsigned long long bytes, char *buf, size_t len);
 char *xstrdup(const char *s);
 char *trim(char *s);
 int mkdir_p(const char *path);
+int split_bars(char *line, char **field, int max);
 bool stop_requested(void);
 void install_signal_handlers(void);
 void on_second_signal(void (*hook)(void));

@@ -120,6 +120,25 @@ void fmt_size(unsigned long long bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu", bytes);
 }
 
+/*
+ * Split a table line at '|' into at most max trimmed fields; returns how
+ * many, or -1 when there are more.
+ */
+int split_bars(char *line, char **field, int max)
+{
+	char *p = line;
+	int n;
+
+	for (n = 0; n < max && p; n++) {
+		field[n] = p;
+		p = strchr(p, '|');
+		if (p)
+			*p++ = '\0';
+		field[n] = trim(field[n]);
+	}
+	return p ? -1 : n;
+}
+
 /* mkdir -p: every missing directory of path; 0 or -1 with errno. */
 int mkdir_p(const char *path)
 {
