@@ -37,6 +37,7 @@ enum where {
 	AT_KCSAN,	/* "BUG: KCSAN: data-race in a+0x.. / b+0x..": both */
 	AT_WORKFN,	/* "workfn=func" on the next line */
 	AT_LEAK,	/* first interesting frame of a kmemleak backtrace */
+	AT_LINE,	/* "... @ func" or "func+0x../0x.." on the line itself, else RIP/NIP */
 };
 
 /* The report continues over the WARNING/Oops/"kernel BUG" lines after it. */
@@ -48,17 +49,13 @@ enum where {
 
 /* Frames of the reporting machinery of one class. */
 static const char *const refcount_helpers[] = {
-	"refcount_warn_saturate", "__refcount_*", "refcount_*", NULL
+	"refcount_warn_saturate", "__refcount_*", "refcount_*", "kref_put*", "kobject_put",
+	"put_device", "device_unregister", NULL
 };
 
 static const char *const list_helpers[] = {
 	"__list_add_valid_or_report", "__list_del_entry_valid_or_report", "__list_*",
 	"list_del*", "list_add*", "__hlist_*", NULL
-};
-
-static const char *const odebug_helpers[] = {
-	"debug_object*", "debug_print_object", "__debug_object*", "debug_check_no_obj_freed",
-	"__debug_check_no_obj_freed", NULL
 };
 
 static const char *const preempt_helpers[] = {
@@ -68,7 +65,8 @@ static const char *const preempt_helpers[] = {
 
 static const char *const spin_helpers[] = {
 	"spin_dump", "spin_bug", "rwlock_bug", "do_raw_spin_*", "do_raw_read_*",
-	"do_raw_write_*", NULL
+	"do_raw_write_*", "__wake_up*", "task_rq_lock", "__task_rq_lock", "raw_spin_rq_lock*",
+	NULL
 };
 
 static const char *const alloc_helpers[] = {
@@ -83,6 +81,20 @@ static const char *const alloc_helpers[] = {
 
 static const char *const ubsan_helpers[] = { "__ubsan_*", "ubsan_*", NULL };
 
+static const char *const free_helpers[] = {
+	"kfree*", "kmem_cache_free*", "slab_free*", "__slab_free", "free_to_partial_list",
+	"free_debug_processing", "free_consistency_checks", "object_err", "slab_err",
+	"print_trailer", "check_object", "on_freelist", "debug_check_no_locks_freed",
+	"debug_object*", "debug_print_object", "__debug_object*", "debug_check_no_obj_freed",
+	"__debug_check_no_obj_freed", "kvfree*", "vfree*", NULL
+};
+
+static const char *const sched_helpers[] = {
+	"__schedule_bug", "msleep*", "usleep_range*", "schedule_hrtimeout*", "ssleep", NULL
+};
+
+static const char *const pte_helpers[] = { "print_bad_pte", "vm_normal_page*", NULL };
+
 static const struct pattern {
 	const char *match;	/* text the console line contains */
 	const char *title;	/* "{fn}" is the function, "{text}" the header's text */
@@ -90,6 +102,7 @@ static const struct pattern {
 	unsigned int flags;
 	const char *cut;	/* {text} ends here (else at the first ", ", ": ", ...) */
 	const char *const *helpers;
+	const char *from;	/* {text} starts after this (else after the match) */
 } patterns[] = {
 	/* kernel/locking/lockdep.c */
 	{ "WARNING: possible circular locking dependency detected",
@@ -103,7 +116,8 @@ static const struct pattern {
 	{ "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
 	  "possible deadlock in {fn}", AT_LOCKDEP },
 	{ "WARNING: inconsistent lock state", "inconsistent lock state in {fn}", AT_LOCKDEP },
-	{ "WARNING: held lock freed!", "held lock freed in {fn}", AT_TRACE },
+	{ "WARNING: held lock freed!", "held lock freed in {fn}", AT_TRACE, 0, NULL,
+	  free_helpers },
 	{ "WARNING: bad unlock balance detected!", "bad unlock balance in {fn}", AT_LOCKDEP },
 	{ "WARNING: lock held when returning to user space!",
 	  "lock held when returning to user space in {fn}", AT_LOCKDEP },
@@ -114,8 +128,10 @@ static const struct pattern {
 	{ "WARNING: bad contention detected!", "bad contention in {fn}", AT_LOCKDEP },
 	{ "WARNING: suspicious RCU usage", "suspicious RCU usage at {fn}", AT_RCU },
 	{ "DEBUG_LOCKS_WARN_ON(", "lockdep internal warning in {fn}", AT_TRACE, F_SWALLOW },
-	{ "BUG: MAX_", "BUG: lockdep capacity: {text}", AT_NONE, F_SWALLOW | F_ANCHOR,
+	{ "BUG: MAX_", "BUG: lockdep capacity: MAX_{text}", AT_NONE, F_SWALLOW | F_ANCHOR,
 	  " too low" },
+	{ "INFO: trying to register non-static key", "INFO: trying to register non-static key in {fn}",
+	  AT_TRACE, F_SWALLOW },
 	{ "BUG: MAX_STACK_TRACE_ENTRIES", "BUG: lockdep capacity: MAX_STACK_TRACE_ENTRIES",
 	  AT_NONE, F_SWALLOW },
 	{ "turning off the locking correctness validator", "lockdep turned itself off",
@@ -123,7 +139,8 @@ static const struct pattern {
 	/* kernel/sched/core.c, lib/smp_processor_id.c, kernel/locking/spinlock_debug.c */
 	{ "BUG: sleeping function called from invalid context",
 	  "BUG: sleeping function called from invalid context in {fn}", AT_TRACE },
-	{ "BUG: scheduling while atomic", "BUG: scheduling while atomic in {fn}", AT_TRACE },
+	{ "BUG: scheduling while atomic", "BUG: scheduling while atomic in {fn}", AT_TRACE, 0,
+	  NULL, sched_helpers },
 	{ "BUG: using ", "BUG: using {text} in preemptible code in {fn}", AT_TRACE, F_ANCHOR,
 	  " in preemptible", preempt_helpers },
 	{ "BUG: spinlock ", "BUG: spinlock {text} in {fn}", AT_TRACE, F_ANCHOR, " on CPU#",
@@ -147,7 +164,7 @@ static const struct pattern {
 	{ "list_add double add", "BUG: corrupted list in {fn}", AT_TRACE,
 	  F_SWALLOW | F_ANCHOR, NULL, list_helpers },
 	{ "ODEBUG: ", "WARNING: ODEBUG bug in {fn}", AT_TRACE, F_SWALLOW | F_ANCHOR, NULL,
-	  odebug_helpers },
+	  free_helpers },
 	/* faults and traps, x86 and powerpc */
 	{ "BUG: unable to handle", "BUG: unable to handle kernel access in {fn}", AT_IP,
 	  F_SWALLOW },
@@ -161,17 +178,22 @@ static const struct pattern {
 	  "BUG: unable to handle kernel access in {fn}", AT_IP, F_SWALLOW },
 	{ "Kernel attempted to ", "BUG: unable to handle kernel access in {fn}", AT_IP,
 	  F_SWALLOW | F_ANCHOR },
-	{ "BUG: stack guard page was hit", "BUG: stack guard page was hit in {fn}", AT_IP,
+	{ "stack guard page was hit", "BUG: stack guard page was hit in {fn}", AT_IP,
 	  F_SWALLOW },
 	{ "general protection fault", "general protection fault in {fn}", AT_IP, F_SWALLOW },
 	{ "kernel BUG at ", "kernel BUG in {fn}", AT_IP, F_SWALLOW },
 	{ "Oops: ", "Oops: {text} in {fn}", AT_IP, F_ANCHOR },
 	/* mm */
 	{ "BUG: Bad page state", "BUG: Bad page state in {fn}", AT_TRACE },
-	{ "BUG: Bad page map", "BUG: Bad page map in {fn}", AT_TRACE },
+	{ "BUG: Bad page map", "BUG: Bad page map in {fn}", AT_TRACE, 0, NULL, pte_helpers },
 	{ "BUG: Bad rss-counter state", "BUG: Bad rss-counter state", AT_NONE },
-	{ "BUG ", "BUG: slab {text} in {fn}", AT_TRACE, F_ANCHOR, NULL, alloc_helpers },
+	{ "BUG ", "BUG: slab {text} in {fn}", AT_TRACE, F_ANCHOR | F_SWALLOW, NULL,
+	  free_helpers, "): " },
+	{ "alloc failure: order:", "page allocation failure in {fn}", AT_TRACE, 0,
+	  NULL, alloc_helpers },
 	{ "page allocation failure: order:", "page allocation failure in {fn}", AT_TRACE, 0,
+	  NULL, alloc_helpers },
+	{ "vmalloc error: size", "page allocation failure in {fn}", AT_TRACE, 0,
 	  NULL, alloc_helpers },
 	{ "invoked oom-killer:", "out of memory in {fn}", AT_TRACE, 0, NULL, alloc_helpers },
 	/* kernel/workqueue.c */
@@ -180,15 +202,21 @@ static const struct pattern {
 	/* kernel/watchdog.c, kernel/rcu, kernel/hung_task.c */
 	{ "watchdog: BUG: soft lockup", "BUG: soft lockup in {fn}", AT_IP },
 	{ "Watchdog detected hard LOCKUP", "BUG: hard lockup in {fn}", AT_IP },
-	{ "detected expedited stalls", "INFO: rcu detected expedited stall in {fn}", AT_TRACE },
+	{ "hard LOCKUP", "BUG: hard lockup in {fn}", AT_LINE },
+	{ "Hard LOCKUP", "BUG: hard lockup in {fn}", AT_LINE },
+	{ "detected expedited stalls", "INFO: rcu detected expedited stall in {fn}", AT_IP },
 	{ "rcu_tasks detected stall", "INFO: rcu_tasks detected stall in {fn}", AT_TRACE },
 	{ "rcu_tasks_trace detected stall", "INFO: rcu_tasks detected stall in {fn}",
 	  AT_TRACE },
-	{ "detected stalls on CPUs/tasks", "INFO: rcu detected stall in {fn}", AT_TRACE },
+	{ "detected stalls on CPUs/tasks", "INFO: rcu detected stall in {fn}", AT_IP },
 	{ "self-detected stall on CPU", "INFO: rcu detected stall in {fn}", AT_IP },
 	{ " blocked for more than ", "INFO: task hung in {fn}", AT_TRACE },
 	/* kernel/panic.c */
 	{ "WARNING: CPU:", "WARNING in {fn}", AT_WARN },
+	{ "Kernel panic - not syncing: Attempted to kill init!",
+	  "kernel panic: init (the rig's guest agent) exited", AT_NONE, F_AFTERMATH },
+	{ "stack-protector: Kernel stack is corrupted in:",
+	  "kernel panic: stack-protector: stack corrupted in {fn}", AT_LINE },
 	{ "Kernel panic - not syncing: ", "kernel panic: {fn}", AT_REST, F_AFTERMATH },
 	/* anything else that looks like a report */
 	{ "BUG:", "BUG: {text} in {fn}", AT_TRACE, F_ANCHOR },
@@ -248,7 +276,8 @@ static const char *const boring[] = {
 	"exc_*", "handle_stack_overflow", "page_fault_oops", "kernelmode_fixup_or_oops",
 	"__bad_area_nosemaphore", "bad_area*", "do_user_addr_fault", "__do_page_fault",
 	"do_page_fault", "___do_page_fault", "hash__do_page_fault", "data_access_common_*",
-	"instruction_access_common_*",
+	"instruction_access_common_*", "preempt_schedule*", "asm_sysvec_*", "sysvec_*",
+	"irqentry_*", "asm_common_interrupt", "common_interrupt", "__sysvec_*",
 };
 
 static bool glob_in(const char *fn, const char *const *list, size_t n)
@@ -513,6 +542,8 @@ static void strip_offsets(const char *s, char *out, size_t len)
 		out[--n] = '\0';
 }
 
+static const struct pattern ip_fallback = { "", "", AT_IP };
+
 static bool where_fn(const struct pattern *p, const struct lines *l, int i,
 		     char *fn, size_t len)
 {
@@ -527,8 +558,15 @@ static bool where_fn(const struct pattern *p, const struct lines *l, int i,
 		return true;
 	case AT_LOCKDEP:
 		for (j = i + 1; j < l->n && j < i + 40; j++) {
-			at = strstr(body(l->v[j]), " at: ");
+			const char *bj = body(l->v[j]);
+			size_t bl = strlen(bj);
+
+			at = strstr(bj, " at: ");
 			if (at && frame(at, false, fn, len))
+				return true;
+			/* "... release lock (x) at:" and the frame on the next line */
+			if (bl > 3 && !strcmp(bj + bl - 3, "at:") && j + 1 < l->n &&
+			    frame(body(l->v[j + 1]), false, fn, len))
 				return true;
 			if (!strncmp(body(l->v[j]), "stack backtrace:", 16))
 				break;
@@ -597,6 +635,16 @@ static bool where_fn(const struct pattern *p, const struct lines *l, int i,
 				return true;
 		}
 		return false;
+	case AT_LINE:
+		at = strstr(b, " @ ");
+		if (at) {
+			snprintf(fn, len, "%.*s", (int)strcspn(at + 3, " +\t"), at + 3);
+			return true;
+		}
+		at = strstr(b, p->match);
+		if (frame(at, false, fn, len))
+			return true;
+		return where_fn(&ip_fallback, l, i, fn, len);
 	case AT_TRACE:
 		return trace_fn(l, i, 80, p->helpers, fn, len);
 	}
@@ -689,7 +737,7 @@ static void scan_line(struct lines *l, int i, int *last_report, struct titles *o
 	}
 	if ((p->flags & F_AFTERMATH) && *last_report >= 0 && i - *last_report < 400)
 		return;
-	header_text(p->flags & F_ANCHOR ? strstr(b, p->match) + strlen(p->match) :
+	header_text(p->from && strstr(b, p->from) ? strstr(b, p->from) + strlen(p->from) :
 		    strstr(b, p->match) + strlen(p->match), p->cut, text, sizeof(text));
 	if (p->where == AT_KASAN || p->where == AT_KCSAN) {
 		/* "BUG: KASAN: TYPE in func+0x..", "BUG: KCSAN: data-race in a / b" */
