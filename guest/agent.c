@@ -309,12 +309,16 @@ static int cmd_loop(char **argv, int argc)
 static int cmd_stop(char **argv, int argc)
 {
 	struct loop *l;
+	int i;
 
 	if (argc != 2)
 		return fail(EINVAL, "usage: stop ID");
 	l = find_loop(argv[1]);
 	if (!l)
 		return fail(ENOENT, argv[1]);
+	/* a loop stopped before its first cycle was tried would prove nothing */
+	for (i = 0; i < 500 && l->iterations + l->failed == 0; i++)
+		usleep(10000);
 	l->stop = 1;
 	waitpid(l->pid, NULL, 0);
 	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s", l->iterations,

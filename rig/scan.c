@@ -226,11 +226,13 @@ static const struct pattern {
 
 /*
  * Lines that look like reports and are not: a user process's fault
- * (arch/x86/kernel/traps.c "traps:"; the selftest's own status covers it)
- * and lockdep's note inside another report.
+ * (arch/x86/kernel/traps.c "traps:"; the selftest's own status covers it),
+ * lockdep's note inside another report, and the NMI latency note of
+ * arch/x86/kernel/nmi.c, a measurement that every NMI backtrace under
+ * emulation trips (the SysRq dump of a hang asks for one).
  */
 static const char *const not_reports[] = {
-	"traps: ", "INFO: lockdep is turned off", NULL
+	"traps: ", "INFO: lockdep is turned off", "INFO: NMI handler (", NULL
 };
 
 /*

@@ -569,6 +569,8 @@ static int loop_stop(struct run *r, const struct step *s)
 		return fail(r, "loop %s: the agent did not report its counts (%s)", s->args[0],
 			    reply);
 	say(r, "  loop %s: %s\n", s->args[0], reply);
+	if (!writes)
+		return fail(r, "loop %s never wrote (%s)", s->args[0], reply);
 	len = strlen(r->counts.loops);
 	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
 		 " loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
