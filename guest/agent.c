@@ -485,9 +485,19 @@ static int cmd_release(char **argv, int argc)
 		return fail(EINVAL, "usage: release ID");
 	for (i = 0; i < MAX_HOLDS; i++) {
 		if (holds[i].pid && !strcmp(holds[i].id, argv[1])) {
-			kill(holds[i].pid, SIGKILL);
-			waitpid(holds[i].pid, NULL, 0);
+			int status;
+			pid_t gone = waitpid(holds[i].pid, &status, WNOHANG);
+
+			/* held to the end, or the memory was given up (OOM kill) */
+			if (!gone)
+				kill(holds[i].pid, SIGKILL);
+			if (!gone)
+				waitpid(holds[i].pid, NULL, 0);
 			holds[i].pid = 0;
+			if (gone)
+				return fail(ESRCH, WIFSIGNALED(status) ?
+					    "the holding process was killed before release (OOM?)" :
+					    "the holding process exited before release");
 			add("OK");
 			return 0;
 		}

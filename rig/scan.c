@@ -733,8 +733,9 @@ static void scan_line(struct lines *l, int i, int *last_report, struct titles *o
 	int j;
 
 	if (!p) {
+		/* a register dump may come first: powerpc's is twenty lines */
 		if (starts_any(b, dump_owners))
-			claim(l, i, 12);
+			claim(l, i, 40);
 		return;
 	}
 	if ((p->flags & F_AFTERMATH) && *last_report >= 0 && i - *last_report < 400)

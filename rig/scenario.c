@@ -19,7 +19,7 @@
  * d = signed size delta, t = online type, r = expected unplug result,
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
- * k = kind of held memory (anon, pipe), a = "partial", c = a share in
+ * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario).
  * An upper-case kind is optional.
  */
@@ -32,7 +32,7 @@ static const struct verb_def {
 	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
-	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial]" },
+	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial|settle]" },
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
@@ -149,8 +149,8 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 			return perr(p, "%s: '%s' is not node=N", verb, a);
 		return 0;
 	case 'a':
-		if (strcmp(a, "partial"))
-			return perr(p, "%s: '%s' is not 'partial'", verb, a);
+		if (strcmp(a, "partial") && strcmp(a, "settle"))
+			return perr(p, "%s: '%s' is not 'partial' or 'settle'", verb, a);
 		return 0;
 	case 'x':
 		if (!is_id(a) || a[0] == '-')

@@ -276,11 +276,14 @@ static int set_blocks(struct run *r, const struct step *s, const char *state)
  * SIZE.  With "partial" the guest cannot give everything back (its memory
  * is in use): the size must come down and settle above SIZE, and what QEMU
  * reports must match what the guest's MemTotal gained (all of the device
- * online, no other memory device).
+ * online, no other memory device).  With "settle" the size must come down,
+ * and either reach SIZE or settle above it in the same way: for memory in
+ * the kernel zone, where the kernel may have put pages of its own.
  */
 static int vmem_resize(struct run *r, const struct step *s)
 {
-	bool partial = s->nargs > 2;
+	bool partial = s->nargs > 2 && !strcmp(s->args[2], "partial");
+	bool settle = s->nargs > 2 && !strcmp(s->args[2], "settle");
 	unsigned long long want, before, size = 0, last = 0;
 	double stable_since = now();
 	struct json_object *a;
@@ -296,8 +299,8 @@ static int vmem_resize(struct run *r, const struct step *s)
 		return vm_fail(r, "qom-get size");
 	if (before == want)
 		return fail(r, "%s already has %s plugged", s->args[0], s->args[1]);
-	if (partial && want > before)
-		return fail(r, "partial is for unplugging");
+	if ((partial || settle) && want > before)
+		return fail(r, "%s is for unplugging", s->args[2]);
 	a = json_object_new_object();
 	json_object_object_add(a, "path", json_object_new_string(s->args[0]));
 	json_object_object_add(a, "property", json_object_new_string("requested-size"));
@@ -322,7 +325,7 @@ static int vmem_resize(struct run *r, const struct step *s)
 		 * Partly unplugged memory blocks stay: the guest's view of
 		 * what is plugged is MemTotal, all of the device being online.
 		 */
-		if (partial && size < before && now() - stable_since > 15) {
+		if ((partial || settle) && size < before && now() - stable_since > 15) {
 			long kb;
 
 			if (memtotal_kb(r, &kb))
