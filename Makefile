@@ -25,7 +25,7 @@ cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
 arch_cc = $(call cross,$(1))gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues
+.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -153,6 +153,17 @@ known-issues: rig
 	@$(MAKE) --no-print-directory kernels initramfs VARIANT=prefix-0 ARCH="$(KNOWN_ARCHES)"
 	@$(RIG) check --known-issues $(foreach a,$(KNOWN_ARCHES),--arch $(a)) --variant prefix-0 \
 		$(KNOWN_SCENARIOS)
+
+# Race-window controls (tests/race-window/VARIANT): a variant that holds a
+# race window open, and a scenario that drives both sides into it.
+RACE_VARIANTS := $(notdir $(wildcard tests/race-window/*))
+race-window: rig
+	@failed=; for v in $(RACE_VARIANTS); do \
+		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v ARCH=ppc64le || exit 1; \
+		$(RIG) check --arch ppc64le --variant $$v tests/race-window/$$v/*.scn || \
+			failed="$$failed $$v"; \
+	done; \
+	[ -z "$$failed" ] || { echo "race-window: FAILED on:$$failed"; exit 1; }
 
 # Record scanner fixtures from provoked reports (tests/provoke) on this
 # rig's kernels.  Review each log and write its .expect by hand.

@@ -521,6 +521,22 @@ void vm_stop(struct vm *vm)
 			vm->pid = 0;
 		}
 	}
+	/*
+	 * QEMU is gone: whatever it wrote to the console before it went (the
+	 * last words of a guest that died) is still in the socket.
+	 */
+	while (vm->con_fd >= 0) {
+		struct pollfd p = { .fd = vm->con_fd, .events = POLLIN };
+		char buf[4096];
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			break;
+		n = read(vm->con_fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		console_data(vm, buf, n);
+	}
 	if (vm->con_fd >= 0)
 		close(vm->con_fd);
 	if (vm->qmp_fd >= 0)
