@@ -93,7 +93,7 @@ run: rig
 check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(ALL_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
-		--fixtures tests/fixtures --refuse tests/refuse $(SCENARIOS)
+		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS)
 
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
 # the attribute macros the kernel's headers would, and a signal flag is a

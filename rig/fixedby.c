@@ -194,3 +194,36 @@ void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
 			stale(rows[r].line, rows[r].pattern, ctx);
 	}
 }
+
+/* Does a failure show FAILURE, in its reason or in one of its titles? */
+static bool fails_as(const char *why, const struct titles *t, const char *failure)
+{
+	int i;
+
+	if (why && strstr(why, failure))
+		return true;
+	for (i = 0; t && i < t->n; i++)
+		if (strstr(t->t[i], failure))
+			return true;
+	return false;
+}
+
+/*
+ * The verdict of tests/fixed-by.tbl on a result of this kernel: no row
+ * applies, an expected failure, a pass that shows the test cannot see
+ * the defect, or a failure other than the one the row names.
+ */
+enum fb_verdict fixed_by_judge(const char *build, const char *variant, const char *result,
+			       bool ok, const char *why, const struct titles *t,
+			       const char **fix, const char **failure)
+{
+	bool sometimes = false;
+
+	*failure = "";
+	*fix = fixed_by_missing(build, variant, result, &sometimes, failure);
+	if (!*fix)
+		return FB_NONE;
+	if (ok)
+		return sometimes ? FB_NONE : FB_UNDETECTED;
+	return fails_as(why, t, *failure) ? FB_XFAIL : FB_OTHERWISE;
+}

@@ -56,7 +56,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR]\n"
-		"                 [--refuse DIR] [--known-issues] [SCENARIO...]\n"
+		"                 [--refuse DIR] [--judge DIR] [--known-issues] [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--record DIR] SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig validate SCENARIO...\n");
@@ -72,6 +72,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "fixtures", required_argument, NULL, 'f' },
 		{ "record", required_argument, NULL, 'r' },
 		{ "refuse", required_argument, NULL, 'R' },
+		{ "judge", required_argument, NULL, 'J' },
 		{ "known-issues", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -104,6 +105,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'R':
 			o->refuse = optarg;
+			break;
+		case 'J':
+			o->judge = optarg;
 			break;
 		default:
 			usage();
@@ -198,6 +202,8 @@ int main(int argc, char **argv)
 		run_fixtures(&rep, o.fixtures);
 	if (o.refuse)
 		run_refusals(&rep, o.refuse);
+	if (o.judge)
+		run_judge_tests(&rep, o.judge);
 	/* scenario results are judged against the variant's patches */
 	rep.build = o.build;
 	rep.variant = o.variant;

@@ -77,51 +77,35 @@ static struct result *new_result(struct report *rep)
 	return res;
 }
 
-/* Does a failure show FAILURE, in its reason or in one of its titles? */
-static bool fails_as(const char *why, const struct titles *t, const char *failure)
-{
-	int i;
-
-	if (why && strstr(why, failure))
-		return true;
-	for (i = 0; t && i < t->n; i++)
-		if (strstr(t->t[i], failure))
-			return true;
-	return false;
-}
-
 void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t)
 {
 	const char *fix = NULL, *failure = "";
+	enum fb_verdict v = FB_NONE;
 	char xwhy[1200], xname[700];
-	bool sometimes = false;
 	struct result *res;
 	int i;
 
 	if (rep->build && rep->variant)
-		fix = fixed_by_missing(rep->build, rep->variant, name, &sometimes, &failure);
-	if (fix && ok) {
+		v = fixed_by_judge(rep->build, rep->variant, name, ok, why, t, &fix, &failure);
+	if (v == FB_UNDETECTED) {
 		/* a pass without the fix: the test cannot see the defect */
-		if (!sometimes) {
-			snprintf(xwhy, sizeof(xwhy),
-				 "passed without \"%s\", which fixes it: the test does not detect the defect",
-				 fix);
-			ok = false;
-			why = xwhy;
-		}
-		fix = NULL;
-	} else if (fix && !fails_as(why, t, failure)) {
+		snprintf(xwhy, sizeof(xwhy),
+			 "passed without \"%s\", which fixes it: the test does not detect the defect",
+			 fix);
+		ok = false;
+		why = xwhy;
+	} else if (v == FB_OTHERWISE) {
 		/* failed, but not in the way the defect shows */
 		snprintf(xwhy, sizeof(xwhy),
 			 "without \"%s\" this must fail with '%s'; it failed otherwise: %.600s",
 			 fix, failure, why ? why : "");
 		why = xwhy;
-		fix = NULL;
-	} else if (fix) {
+	} else if (v == FB_XFAIL) {
 		snprintf(xname, sizeof(xname), "%s # TODO fails until \"%s\"", name, fix);
 		name = xname;
 	}
+	fix = v == FB_XFAIL ? fix : NULL;
 	res = new_result(rep);
 	res->name = xstrdup(name);
 	res->ok = ok;

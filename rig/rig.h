@@ -301,6 +301,10 @@ const char *fixed_by_missing(const char *build, const char *variant, const char 
 			     bool *sometimes, const char **failure);
 void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
 		    void (*stale)(int line, const char *pattern, void *ctx));
+enum fb_verdict { FB_NONE, FB_XFAIL, FB_UNDETECTED, FB_OTHERWISE };
+enum fb_verdict fixed_by_judge(const char *build, const char *variant, const char *result,
+			       bool ok, const char *why, const struct titles *t,
+			       const char **fix, const char **failure);
 
 /* known.c */
 bool known_issue(const char *arch, const char *scenario, const char *title, const char *site);
@@ -315,6 +319,7 @@ struct opts {
 	const char *build;
 	const char *fixtures;
 	const char *refuse;
+	const char *judge;
 	const char *record;
 	bool human;
 	bool known_issues;		/* every known issue must show up */
@@ -331,6 +336,7 @@ void record_fixture(const char *log, const char *dir, const char *arch,
 		    const char *variant, const char *name);
 void run_fixtures(struct report *rep, const char *dir);
 void run_refusals(struct report *rep, const char *dir);
+void run_judge_tests(struct report *rep, const char *dir);
 void choose_accel(const struct opts *o, struct arch *arch);
 
 #endif
