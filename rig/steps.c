@@ -27,6 +27,12 @@ static int step_timeout(const struct run *r)
 	return left < 1 ? 1 : left < STEP_TIMEOUT ? left : STEP_TIMEOUT;
 }
 
+static int vfail(struct run *r, const char *fmt, va_list ap)
+{
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	return -1;
+}
+
 static int fail(struct run *r, const char *fmt, ...) __printf(2, 3);
 
 static int fail(struct run *r, const char *fmt, ...)
@@ -34,7 +40,7 @@ static int fail(struct run *r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	vfail(r, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -46,10 +52,10 @@ static int hung(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
 	r->vm->timed_out = true;
+	va_start(ap, fmt);
+	vfail(r, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
