@@ -5,8 +5,10 @@
 #   make tree     build/src: git tree of base + one commit per patch
 #   make export   write patches/ back from build/src (branch main)
 #
-# ARCH=x86_64|ppc64le (or a list) limits the architectures; VARIANT=name
-# runs a variant of the series (patches/variants/NAME/series).
+# ARCH=x86_64|ppc64le (or a list; rows of arches.tbl) limits the
+# architectures; VARIANT=name runs a variant of the series
+# (patches/variants/NAME/series); JOBS=N runs guests in parallel on up to N
+# host cores (default: all of them for check, one guest for run).
 
 ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
 ARCH ?= $(ALL_ARCHES)
@@ -21,11 +23,12 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc python3-ply python3-git \
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross linux-source-6.12
 
-cross = $(filter-out -,$(word 3,$(shell awk '$$1 == "$(1)"' arches.tbl)))
-arch_cc = $(call cross,$(1))gcc
+# The list of rows is all make reads of arches.tbl; columns come from the
+# rig (rig arch NAME COLUMN), the table's one reader.
+arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -58,16 +61,16 @@ $(RIG): $(wildcard rig/*.c rig/*.h) | deps
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $$(pkg-config --cflags --libs json-c)
 rig: $(RIG)
 
-$(B)/agent/%/init: guest/agent.c | deps
+$(B)/agent/%/init: guest/agent.c | deps $(RIG)
 	@mkdir -p $(dir $@)
 	@echo "agent: building $@"
 	@$(call arch_cc,$*) $(CFLAGS) -static -o $@ $<
 
-kernels: base
+kernels: base rig
 	@for a in $(ARCH); do scripts/kernel.sh $$a $(VARIANT) || exit 1; done
 
 # The series' kselftests, static, from the full series (scripts/selftests.sh).
-selftests: base
+selftests: base rig
 	@for a in $(ARCH); do scripts/selftests.sh $$a || exit 1; done
 
 # The initramfs is made with the kernel's own gen_init_cpio: the agent as
@@ -92,7 +95,7 @@ run: rig
 
 check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(ALL_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
-	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) \
+	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS)
 
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
@@ -112,8 +115,8 @@ bisect: rig
 # checkpatch.pl must run from the top of a kernel tree.  Its guess "does
 # MAINTAINERS need updating?" (any new file) is replaced by the real check:
 # get_maintainer.pl must find a MAINTAINERS section for every added file.
-# The stored patches need not carry a Signed-off-by (the sender adds their
-# own when sending).  EMBEDDED_FUNCTION_NAME misfires on thread-name formats
+# The stored patches carry no identity: 'make send-prep' adds the sender's
+# From: and Signed-off-by from git config.  EMBEDDED_FUNCTION_NAME misfires on thread-name formats
 # like "kcompactd%d" in a hunk whose context is the thread function.
 checkpatch: base
 	@scripts/series.sh apply main
@@ -129,6 +132,11 @@ checkpatch: base
 				{ echo "checkpatch: $$p adds $$f, which no MAINTAINERS section covers"; exit 1; }; \
 		done; \
 	done
+
+# build/send/: the series with the sender's identity (git config), ready
+# for git send-email.
+send-prep: base
+	@scripts/send-prep.sh
 
 clean:
 	rm -rf $(B)/bin $(B)/agent $(B)/initramfs $(B)/results
@@ -160,12 +168,14 @@ known-issues: rig
 
 # Race-window controls (tests/race-window/VARIANT): a variant that holds a
 # race window open, and a scenario that drives both sides into it.
+# Each runs on the rows of arches.tbl its scenarios name.
 RACE_VARIANTS := $(notdir $(wildcard tests/race-window/*))
 race-window: rig
 	@failed=; for v in $(RACE_VARIANTS); do \
-		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v ARCH=ppc64le || exit 1; \
-		$(RIG) check --arch ppc64le --variant $$v tests/race-window/$$v/*.scn || \
-			failed="$$failed $$v"; \
+		arches=$$(sed -n 's/^arches *= *//p' tests/race-window/$$v/*.scn | tr ' ' '\n' | sort -u); \
+		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v ARCH="$$arches" || exit 1; \
+		$(RIG) check $$(for a in $$arches; do echo --arch $$a; done) --variant $$v \
+			tests/race-window/$$v/*.scn || failed="$$failed $$v"; \
 	done; \
 	[ -z "$$failed" ] || { echo "race-window: FAILED on:$$failed"; exit 1; }
 

@@ -1,19 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
-/* arches.tbl: everything that differs between target architectures. */
+/*
+ * arches.tbl: everything that differs between target architectures, one
+ * row per target.  This is the table's only reader: the Makefile and the
+ * scripts ask "rig arch NAME COLUMN".
+ */
+#include <stddef.h>
 #include <string.h>
 
 #include "rig.h"
 
-static void field(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", strcmp(src, "-") ? src : "");
-}
+static const struct arch shape;
+
+static const struct {
+	const char *name;
+	size_t off, len;
+} columns[] = {
+#define OFF(f) offsetof(struct arch, f)
+#define LEN(f) sizeof(shape.f)
+	{ "name", OFF(name), LEN(name) },
+	{ "karch", OFF(karch), LEN(karch) },
+	{ "cross", OFF(cross), LEN(cross) },
+	{ "image", OFF(image), LEN(image) },
+	{ "qemu", OFF(qemu), LEN(qemu) },
+	{ "cpu", OFF(cpu), LEN(cpu) },
+	{ "machine", OFF(machine), LEN(machine) },
+	{ "console", OFF(console), LEN(console) },
+	{ "accel", OFF(accel), LEN(accel) },
+	{ "sysrq", OFF(sysrq), LEN(sysrq) },
+	{ "config", OFF(config), LEN(config) },
+#undef OFF
+#undef LEN
+};
+
+#define NCOLUMNS ARRAY_SIZE(columns)
 
 int arch_load(const char *table, const char *name, struct arch *out)
 {
-	char line[1024], f[10][128];
+	char line[1024], *f[NCOLUMNS + 1], *save, *tok;
+	size_t n;
 	FILE *fp;
-	int n;
 
 	fp = fopen(table, "r");
 	if (!fp)
@@ -21,27 +46,51 @@ int arch_load(const char *table, const char *name, struct arch *out)
 	while (fgets(line, sizeof(line), fp)) {
 		if (line[0] == '#')
 			continue;
-		n = sscanf(line, "%127s %127s %127s %127s %127s %127s %127s %127s %127s %127s",
-			   f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]);
-		if (n <= 0 || strcmp(f[0], name))
+		n = 0;
+		for (tok = strtok_r(line, " \t\n", &save); tok && n <= NCOLUMNS;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			f[n++] = tok;
+		if (!n || strcmp(f[0], name))
 			continue;
-		if (n != 10)
-			die("%s: row '%s' has %d fields, want 10", table, name, n);
+		if (n != NCOLUMNS)
+			die("%s: row '%s' has %s%zu fields, want %zu", table, name,
+			    n > NCOLUMNS ? "more than " : "", n, NCOLUMNS);
 		if (strcmp(f[9], "break") && strcmp(f[9], "ctrl-o"))
 			die("%s: row '%s': sysrq '%s' is not break or ctrl-o", table, name, f[9]);
-		field(out->name, sizeof(out->name), f[0]);
-		field(out->karch, sizeof(out->karch), f[1]);
-		field(out->cross, sizeof(out->cross), f[2]);
-		field(out->image, sizeof(out->image), f[3]);
-		field(out->qemu, sizeof(out->qemu), f[4]);
-		field(out->cpu, sizeof(out->cpu), f[5]);
-		field(out->machine, sizeof(out->machine), f[6]);
-		field(out->console, sizeof(out->console), f[7]);
-		field(out->accel, sizeof(out->accel), f[8]);
-		field(out->sysrq, sizeof(out->sysrq), f[9]);
+		for (n = 0; n < NCOLUMNS; n++) {
+			char *dst = (char *)out + columns[n].off;
+
+			if (strlen(f[n]) >= columns[n].len)
+				die("%s: row '%s': %s '%s' is too long", table, name,
+				    columns[n].name, f[n]);
+			snprintf(dst, columns[n].len, "%s", strcmp(f[n], "-") ? f[n] : "");
+		}
 		fclose(fp);
 		return 0;
 	}
 	fclose(fp);
 	return -1;
+}
+
+/* "rig arch NAME COLUMN": one column of one row, "-" printed as nothing. */
+int arch_print(const char *table, const char *name, const char *column)
+{
+	struct arch a;
+	size_t i;
+
+	if (arch_load(table, name, &a)) {
+		fprintf(stderr, "rig: unknown architecture '%s' (see %s)\n", name, table);
+		return 1;
+	}
+	for (i = 0; i < NCOLUMNS; i++) {
+		if (!strcmp(columns[i].name, column)) {
+			printf("%s\n", (char *)&a + columns[i].off);
+			return 0;
+		}
+	}
+	fprintf(stderr, "rig: %s has no column '%s' (columns:", table, column);
+	for (i = 0; i < NCOLUMNS; i++)
+		fprintf(stderr, " %s", columns[i].name);
+	fprintf(stderr, ")\n");
+	return 1;
 }

@@ -39,7 +39,7 @@ void on_second_signal(void (*hook)(void));
 
 /* arch.c: one row of arches.tbl */
 struct arch {
-	char name[16];
+	char name[32];
 	char karch[16];
 	char cross[64];
 	char image[128];
@@ -49,9 +49,11 @@ struct arch {
 	char console[16];
 	char accel[64];
 	char sysrq[16];		/* how the console takes a SysRq: break, ctrl-o */
+	char config[128];	/* configs/NAME.config fragments, comma-separated */
 };
 
 int arch_load(const char *table, const char *name, struct arch *out);
+int arch_print(const char *table, const char *name, const char *column);
 
 /* scenario.c: a scenario file, validated */
 enum verb {
@@ -212,6 +214,7 @@ void vm_sysrq(struct vm *vm, const char *keys, int settle);
 int qmp_handle(struct vm *vm, struct json_object *msg);
 struct json_object *qmp_cmd(struct vm *vm, const char *execute,
 			    struct json_object *args, int timeout);
+bool qmp_take_event(struct vm *vm, const char *name, const char *device);
 int qmp_wait_event(struct vm *vm, const char *name, const char *device,
 		   int timeout, char *which, size_t len);
 int qmp_get_size(struct vm *vm, const char *id, const char *prop,
@@ -287,6 +290,7 @@ struct report {
 	bool quiet;			/* no TAP on stdout (human report) */
 	FILE *tap;			/* the same TAP, always, in DIR/tap.txt */
 	const char *build, *variant;	/* whose series.txt fixed-by.tbl reads */
+	FILE *spool;			/* a job's results, for its parent (jobs.c) */
 };
 
 void report_open(struct report *rep, const char *root, bool quiet);
@@ -294,6 +298,27 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 		const char *why, const char *diag, const struct titles *t);
 void report_skip(struct report *rep, const char *name, const char *why);
 int report_close(struct report *rep);
+
+struct opts;
+
+/* jobs.c: scenarios run in parallel, reported in a fixed order */
+struct job {
+	struct arch arch;
+	const struct scenario *sc;
+	const char *skip;		/* not run: the reason */
+	int weight;			/* host cores its guest keeps busy */
+	char name[200];			/* ARCH/SCENARIO */
+	pid_t pid;
+	bool done;
+	int status;			/* the child's, once done */
+	char spool[600];
+};
+
+void spool_add(FILE *f, const char *name, bool ok, double secs, const char *why,
+	       const char *diag, const struct titles *t);
+void spool_skip(FILE *f, const char *name, const char *why);
+int job_weight(const struct arch *arch, const struct scenario *sc, int width);
+void run_jobs(struct report *rep, const struct opts *o, struct job *jobs, int n);
 
 /* fixedby.c */
 void fixed_by_load(const char *table, const char *series);
@@ -323,6 +348,7 @@ struct opts {
 	const char *record;
 	bool human;
 	bool known_issues;		/* every known issue must show up */
+	int jobs;			/* guests at once, in host cores (-j) */
 };
 
 extern const char *base_version;

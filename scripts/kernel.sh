@@ -18,12 +18,17 @@ out=build/kernels/$variant/$arch
 
 die() { echo "kernel: $arch: $*" >&2; exit 1; }
 
-row=$(awk -v a="$arch" '$1 == a' arches.tbl)
-[ -n "$row" ] || die "unknown architecture (arches.tbl has: $(awk '!/^#/ && NF { printf "%s ", $1 }' arches.tbl))"
-read -r _ karch cross image _ <<<"$row"
-[ "$cross" = - ] && cross=
+rig=build/bin/rig
+[ -x "$rig" ] || die "no $rig (run 'make rig')"
+karch=$($rig arch "$arch" karch) || exit 1
+cross=$($rig arch "$arch" cross)
+image=$($rig arch "$arch" image)
 
-fragments="configs/base.config configs/lockdep.config configs/mm.config configs/$arch.config"
+fragments="configs/base.config configs/lockdep.config configs/mm.config"
+for f in $($rig arch "$arch" config | tr , ' '); do
+	[ -f "configs/$f.config" ] || die "arches.tbl names configs/$f.config, which does not exist"
+	fragments="$fragments configs/$f.config"
+done
 fragments="$fragments configs/series.config"
 [ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null && die "${cross}gcc not found (run 'make deps')"
 
@@ -66,13 +71,19 @@ kmake -s tinyconfig >/dev/null
 "$src"/scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" $fragments >/dev/null
 kmake -s olddefconfig >/dev/null
 
-# merge_config.sh silently drops options whose dependencies are unmet.
+# merge_config.sh silently drops options whose dependencies are unmet.  A
+# later fragment may override an earlier one (the radix fragment turns on
+# what ppc64le.config turns off): the last setting of a symbol counts.
 dropped=$(cat $fragments | awk -v cfg="$obj/.config" '
 	BEGIN { while ((getline l < cfg) > 0) have[l] = 1 }
-	/^CONFIG_/ { if (!($0 in have)) print "  " $0 }
-	/^# CONFIG_.* is not set/ {
-		sym = $2
-		if ((sym "=y") in have || (sym "=m") in have) print "  " $0
+	/^CONFIG_/ { sym = $0; sub(/=.*/, "", sym); want[sym] = $0; if (!(sym in seen)) order[n++] = sym; seen[sym] = 1 }
+	/^# CONFIG_.* is not set/ { sym = $2; want[sym] = $0; if (!(sym in seen)) order[n++] = sym; seen[sym] = 1 }
+	END {
+		for (i = 0; i < n; i++) {
+			sym = order[i]; w = want[sym]
+			if (w ~ /^CONFIG_/) { if (!(w in have)) print "  " w }
+			else if ((sym "=y") in have || (sym "=m") in have) print "  " w
+		}
 	}')
 # Options of configs/series.config that this variant's tree does not define
 # are expected to be missing.

@@ -16,17 +16,15 @@ dir=tools/testing/selftests/memory-hotplug
 
 die() { echo "selftests: $arch: $*" >&2; exit 1; }
 
-row=$(awk -v a="$arch" '$1 == a' arches.tbl)
-[ -n "$row" ] || die "unknown architecture"
-read -r _ _ cross _ <<<"$row"
-[ "$cross" = - ] && cross=
+[ -x build/bin/rig ] || die "no build/bin/rig (run 'make rig')"
+cross=$(build/bin/rig arch "$arch" cross) || exit 1
 git -C "$src" rev-parse -q --verify base >/dev/null || die "no kernel tree (run 'make base')"
 
 patches=()
 for p in $(sed -e 's/#.*//' patches/series); do
 	grep -q "^+++ b/tools/testing/selftests/" "patches/$p" && patches+=("patches/$p")
 done
-inputs=$( { git -C "$src" rev-parse base; echo "$row"; cat scripts/selftests.sh; \
+inputs=$( { git -C "$src" rev-parse base; echo "$cross"; cat scripts/selftests.sh; \
 	    [ ${#patches[@]} -gt 0 ] && cat "${patches[@]}"; } | sha256sum | cut -c1-16)
 if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ]; then
 	exit 0
