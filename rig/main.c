@@ -55,12 +55,25 @@ static int count_lines(const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--fixtures DIR]\n"
+		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--fixtures DIR]\n"
 		"                 [--refuse DIR] [--judge DIR] [--known-issues] [SCENARIO...]\n"
-		"       rig run   [--arch A]... [--variant V] [--build DIR] [--record DIR] SCENARIO...\n"
+		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
+		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
+		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
+}
+
+/* -j N: host cores the guests may keep busy at once */
+static int parse_jobs(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (end == s || *end || n < 1 || n > 64)
+		die("jobs: '%s' is not a number of host cores (1 to 64)", s);
+	return n;
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -74,6 +87,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "refuse", required_argument, NULL, 'R' },
 		{ "judge", required_argument, NULL, 'J' },
 		{ "known-issues", no_argument, NULL, 'k' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -81,7 +95,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 	o->variant = "main";
 	o->build = "build";
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (o->narches == MAX_ARCHES)
@@ -109,12 +123,32 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'J':
 			o->judge = optarg;
 			break;
+		case 'j':
+			o->jobs = parse_jobs(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!o->narches)
 		o->arches[o->narches++] = "x86_64";
+}
+
+/*
+ * Without -j: RIG_JOBS, else all host cores for check, one guest at a time
+ * for run (its progress lines are for a human to follow).
+ */
+static int default_jobs(bool human)
+{
+	const char *env = getenv("RIG_JOBS");
+	long n;
+
+	if (env && *env)
+		return parse_jobs(env);
+	if (human)
+		return 1;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n;
 }
 
 static void load_all(int n, char **paths, struct scenario *sc)
@@ -152,15 +186,21 @@ int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct scenario *sc;
+	struct job *jobs;
 	struct arch arch;
 	struct report rep;
 	char path[600];
 	const char *cmd;
-	int i, j, nsc, failed;
+	int i, j, nsc, njobs, failed;
 
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
+	if (!strcmp(cmd, "arch")) {
+		if (argc != 4)
+			usage();
+		return arch_print("arches.tbl", argv[2], argv[3]);
+	}
 	parse_opts(argc - 1, argv + 1, &o);
 	argc -= optind + 1;
 	argv += optind + 1;
@@ -189,6 +229,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	o.human = !strcmp(cmd, "run");
+	if (!o.jobs)
+		o.jobs = default_jobs(o.human);
 	for (i = 0; i < o.narches; i++)
 		if (arch_load("arches.tbl", o.arches[i], &arch))
 			die("unknown architecture '%s' (see arches.tbl)", o.arches[i]);
@@ -207,18 +249,25 @@ int main(int argc, char **argv)
 	/* scenario results are judged against the variant's patches */
 	rep.build = o.build;
 	rep.variant = o.variant;
-	for (i = 0; i < o.narches; i++) {
+	jobs = calloc(o.narches * nsc + 1, sizeof(*jobs));
+	if (!jobs)
+		die("out of memory");
+	for (i = 0, njobs = 0; i < o.narches; i++) {
 		int ran = 0;
 
 		arch_load("arches.tbl", o.arches[i], &arch);
 		choose_accel(&o, &arch);
 		for (j = 0; j < nsc; j++) {
-			snprintf(path, sizeof(path), "%s/%s", arch.name, sc[j].name);
+			struct job *jb = &jobs[njobs++];
+
+			jb->arch = arch;
+			jb->sc = &sc[j];
+			snprintf(jb->name, sizeof(jb->name), "%s/%s", arch.name, sc[j].name);
 			if (!scenario_for_arch(&sc[j], arch.name)) {
-				report_skip(&rep, path, "not for this architecture");
+				jb->skip = "not for this architecture";
 				continue;
 			}
-			run_scenario(&rep, &o, &arch, &sc[j]);
+			jb->weight = job_weight(&arch, &sc[j], o.jobs);
 			ran++;
 		}
 		/* asked for an architecture and ran nothing on it: nothing was shown */
@@ -228,6 +277,8 @@ int main(int argc, char **argv)
 				   "no scenario given is for this architecture", "", NULL);
 		}
 	}
+	run_jobs(&rep, &o, jobs, njobs);
+	free(jobs);
 	if (o.known_issues)
 		known_recheck(&rep, o.arches, o.narches);
 	failed = report_close(&rep);

@@ -86,6 +86,10 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 	struct result *res;
 	int i;
 
+	if (rep->spool) {
+		spool_add(rep->spool, name, ok, secs, why, diag, t);
+		return;
+	}
 	if (rep->build && rep->variant)
 		v = fixed_by_judge(rep->build, rep->variant, name, ok, why, t, &fix, &failure);
 	if (v == FB_UNDETECTED) {
@@ -135,6 +139,10 @@ void report_skip(struct report *rep, const char *name, const char *why)
 {
 	struct result *res;
 
+	if (rep->spool) {
+		spool_skip(rep->spool, name, why);
+		return;
+	}
 	res = new_result(rep);
 	res->name = xstrdup(name);
 	res->skipped = true;

@@ -280,7 +280,7 @@ out:
 		printf("  verdict: %s%s%s\n", passed ? "PASS" : "FAIL", passed ? "" : ": ",
 		       passed ? "" : r.why);
 	titles_free(&titles);
-	if (stop_requested()) {
+	if (stop_requested() && !rep->spool) {
 		report_close(rep);
 		exit(130);
 	}
