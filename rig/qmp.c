@@ -74,6 +74,30 @@ static void push_event(struct vm *vm, struct json_object *msg)
 	snprintf(e->device, sizeof(e->device), "%s", dev ?: "");
 	if (data && !strcmp(e->name, "ACPI_DEVICE_OST") && acpi_eject_failed(data))
 		snprintf(e->name, sizeof(e->name), "ACPI_EJECT_FAILED");
+	/*
+	 * The guest's last word on an eject: it evaluates _STA after _EJ0,
+	 * that is after QEMU sent DEVICE_DELETED, and reports success for a
+	 * slot that no longer has a device.
+	 */
+	if (data && !strcmp(e->name, "ACPI_DEVICE_OST") && !dev &&
+	    int_at(data, "info", "source") == 3 && int_at(data, "info", "status") == 0)
+		snprintf(e->name, sizeof(e->name), "ACPI_EJECT_DONE");
+}
+
+/* Takes a queued event NAME for DEVICE, if there is one; never waits. */
+bool qmp_take_event(struct vm *vm, const char *name, const char *device)
+{
+	int i;
+
+	for (i = 0; i < vm->nevents; i++) {
+		if (strcmp(vm->events[i].name, name) || strcmp(vm->events[i].device, device))
+			continue;
+		memmove(&vm->events[i], &vm->events[i + 1],
+			(vm->nevents - i - 1) * sizeof(vm->events[0]));
+		vm->nevents--;
+		return true;
+	}
+	return false;
 }
 
 int qmp_handle(struct vm *vm, struct json_object *msg)

@@ -235,6 +235,15 @@ static int dimm_del(struct run *r, const struct step *s)
 	if (want_error != !!strcmp(which, "DEVICE_DELETED"))
 		return fail(r, "device_del %s ended in %s, want %s", s->args[0], which,
 			    want_error ? "DEVICE_UNPLUG_GUEST_ERROR" : "DEVICE_DELETED");
+	/*
+	 * ACPI: the guest finishes the eject (its _STA check) after
+	 * DEVICE_DELETED.  A device plugged into the slot before that is
+	 * taken for the one being ejected ("Eject incomplete") and never
+	 * added, so wait for the guest's final status of the slot.
+	 */
+	if (!want_error && qmp_take_event(r->vm, "ACPI_DEVICE_OST", s->args[0]) &&
+	    qmp_wait_event(r->vm, "ACPI_EJECT_DONE", "", step_timeout(r), which, sizeof(which)))
+		return vm_fail(r, "device_del (the guest's final eject status)");
 	if (want_error) {
 		if (count_blocks(r, first, count, &present, &online))
 			return -1;

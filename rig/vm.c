@@ -120,6 +120,7 @@ static void build_argv(struct argv *a, const struct boot *b)
 	const struct scenario *sc = b->sc;
 	const char *accel = getenv("RIG_ACCEL");
 	char mem[64], size[32];
+	int maxcpus;
 	int i;
 
 	arg(a, "%s", b->arch->qemu);
@@ -129,8 +130,18 @@ static void build_argv(struct argv *a, const struct boot *b)
 	arg(a, "%s", accel && *accel ? accel : b->arch->accel);
 	arg(a, "-cpu");
 	arg(a, "%s", b->arch->cpu);
+	/*
+	 * With NUMA, one socket per vCPU: QEMU's default puts them all in
+	 * one socket, whose shared cache then spans nodes (x86 warns in
+	 * topology_sane() when CPUs of two nodes share an LLC).
+	 */
+	maxcpus = sc->cpus < 4 ? 4 : sc->cpus;
 	arg(a, "-smp");
-	arg(a, "%d,maxcpus=%d", sc->cpus, sc->cpus < 4 ? 4 : sc->cpus);
+	if (sc->nnuma)
+		arg(a, "%d,maxcpus=%d,sockets=%d,cores=1,threads=1", sc->cpus, maxcpus,
+		    maxcpus);
+	else
+		arg(a, "%d,maxcpus=%d", sc->cpus, maxcpus);
 	fmt_size(sc->memory, size, sizeof(size));
 	snprintf(mem, sizeof(mem), "%s", size);
 	if (sc->maxmem > sc->memory) {
