@@ -781,6 +781,30 @@ static FILE *open_port(void)
 	return NULL;
 }
 
+/* The port after a read error; false when open_port() finds none. */
+static bool reopen_port(void)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "rig: agent: channel read failed (%s), reopening\n",
+		 ferror(port) ? strerror(errno) : "end of file");
+	log_kmsg(msg);
+	fclose(port);
+	port = open_port();
+	if (!port) {
+		log_kmsg("rig: agent: channel lost for good\n");
+		return false;
+	}
+	log_kmsg("rig: agent: channel reopened\n");
+	/*
+	 * A command the host sent while the port was closed is lost: say
+	 * so, and the host sends it again.
+	 */
+	fprintf(port, "RECONNECTED\n");
+	fflush(port);
+	return true;
+}
+
 static void setup(void)
 {
 	mkdir("/proc", 0755);
@@ -798,6 +822,7 @@ int main(void)
 {
 	char line[LINE_MAX_LEN];
 	struct utsname uts;
+	int eofs = 0;
 
 	setup();
 	signal(SIGPIPE, SIG_IGN);
@@ -818,7 +843,28 @@ int main(void)
 	fprintf(port, "READY %s %s bs=%ld\n", uts.release, uts.machine,
 		block_size());
 	fflush(port);
-	while (fgets(line, sizeof(line), port)) {
+	for (;;) {
+		if (!fgets(line, sizeof(line), port)) {
+			/*
+			 * Neither is the host going away: a system suspend
+			 * cycle resets the virtio device, reads fail until it
+			 * is restored, and then read nothing until the host
+			 * side says it is connected again, which an open of the
+			 * port makes it say.  Reopen after an error, and every
+			 * second of end-of-file, for up to a minute.
+			 */
+			if (!ferror(port) && ++eofs > 60)
+				break;
+			if (ferror(port) || eofs % 10 == 0) {
+				if (!reopen_port())
+					break;
+			} else {
+				clearerr(port);
+				usleep(100000);
+			}
+			continue;
+		}
+		eofs = 0;
 		/* reap bgwrite children that have finished */
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;

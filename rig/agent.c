@@ -38,7 +38,9 @@ int agent_line(struct vm *vm, char *line, size_t len, int timeout)
 
 /*
  * Lines "| TEXT" before the reply are the output of a command that runs in
- * the guest (the run command); they go to vm->stream when it is set.
+ * the guest (the run command); they go to vm->stream when it is set.  A
+ * line "RECONNECTED" says the guest reopened its port: the command is sent
+ * again.
  * Returns 0 for OK (text after "OK " in out), 1 for ERR (the whole "ENAME
  * what" in out), -1 when the channel failed (vm->err says why).
  */
@@ -53,6 +55,7 @@ int agent_cmd(struct vm *vm, char *out, size_t len, int timeout, const char *fmt
 	va_end(ap);
 	fprintf(vm->agent_log, "%8.3f -> %s\n", now() - vm->started, cmd);
 	cmd[n++] = '\n';
+resend:
 	if (write(vm->agent_fd, cmd, n) != n) {
 		snprintf(vm->err, sizeof(vm->err), "cannot write to the guest agent");
 		return -1;
@@ -60,6 +63,15 @@ int agent_cmd(struct vm *vm, char *out, size_t len, int timeout, const char *fmt
 	do {
 		if (agent_line(vm, line, sizeof(line), timeout))
 			return -1;
+		/*
+		 * The guest reopened its port (a suspend cycle resets the
+		 * device); what was sent while it was closed never arrived.
+		 */
+		if (!strcmp(line, "RECONNECTED")) {
+			fprintf(vm->agent_log, "%8.3f -> (again) %.*s\n", now() - vm->started,
+				n - 1, cmd);
+			goto resend;
+		}
 		if (strncmp(line, "| ", 2))
 			break;
 		if (vm->stream)

@@ -29,7 +29,7 @@ static const struct verb_def {
 	const char *usage;
 } verbs[V_NR_VERBS] = {
 	[V_DIMM_ADD] = { "dimm_add", "nzO", "dimm_add ID SIZE [node=N]" },
-	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error]" },
+	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error|nowait]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
 	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial|settle]" },
@@ -53,7 +53,7 @@ static const char *const online_types[] = {
 	"online", "online_movable", "online_kernel", NULL
 };
 
-static const char *const unplug_results[] = { "deleted", "error", NULL };
+static const char *const unplug_results[] = { "deleted", "error", "nowait", NULL };
 
 const char *verb_name(enum verb v)
 {
@@ -164,7 +164,7 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		return 0;
 	case 'r':
 		if (!in_list(a, unplug_results))
-			return perr(p, "%s: '%s' is not an unplug result (deleted, error)",
+			return perr(p, "%s: '%s' is not an unplug result (deleted, error, nowait)",
 				    verb, a);
 		return 0;
 	}
@@ -461,6 +461,11 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 			p.line = st->line;
 			return perr(&p, "dimm_add: %s, but the scenario has %d NUMA node(s)",
 				    st->args[2], sc->nnuma ? sc->nnuma : 1);
+		}
+		if (st->verb == V_DIMM_DEL && st->nargs > 1 && !strcmp(st->args[1], "nowait") &&
+		    !sc->nexpect) {
+			p.line = st->line;
+			return perr(&p, "dimm_del: nowait checks nothing: only for a scenario with expect_report");
 		}
 	}
 	if (sc->nnuma) {

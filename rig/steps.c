@@ -230,6 +230,12 @@ static int dimm_del(struct run *r, const struct step *s)
 
 	if (device_blocks(r, s->args[0], &first, &count))
 		return -1;
+	if (s->nargs > 1 && !strcmp(s->args[1], "nowait")) {
+		/* a provoke scenario's trigger: the guest may not survive it */
+		a = json_object_new_object();
+		json_object_object_add(a, "id", json_object_new_string(s->args[0]));
+		return qmp_do(r, "device_del", a);
+	}
 	if (unplug(r, s->args[0], which, sizeof(which)))
 		return -1;
 	if (want_error != !!strcmp(which, "DEVICE_DELETED"))
