@@ -11,7 +11,10 @@
 # host cores (default: all of them for check, one guest for run).
 
 ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
-ARCH ?= $(ALL_ARCHES)
+# By default, the rows that some scenario of scenarios/ names (ppc64le-kasan
+# only serves the race-window controls).
+CHECK_ARCHES := $(filter $(shell sed -n 's/^arches *= *//p' scenarios/*.scn | tr ' ' '\n' | sort -u),$(ALL_ARCHES))
+ARCH ?= $(CHECK_ARCHES)
 VARIANT ?= main
 B := build
 CFLAGS := -O2 -g -Wall -Wextra -Wno-missing-field-initializers -Wno-format-truncation -Werror=implicit-function-declaration
@@ -28,7 +31,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -94,9 +97,18 @@ run: rig
 	@$(RIG) run $(foreach a,$(RUN_ARCH),--arch $(a)) --variant $(VARIANT) $(RUN_SCENARIOS)
 
 check: rig kernels initramfs
-	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(ALL_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
+	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS)
+
+# The scenario/row pairs too slow for make check (slow_on in a scenario):
+# KSM and the readers on the KASAN kernel.  docs/slow.md has the latest
+# results.
+slow: rig
+	@arches=$$(sed -n 's/^slow_on *= *//p' $(SCENARIOS) | tr ' ' '\n' | sort -u); \
+	$(MAKE) --no-print-directory kernels initramfs ARCH="$$arches" && \
+	$(RIG) check --slow $$(for a in $$arches; do echo --arch $$a; done) $(if $(JOBS),--jobs $(JOBS)) \
+		$(SCENARIOS)
 
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
 # the attribute macros the kernel's headers would, and a signal flag is a

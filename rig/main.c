@@ -55,8 +55,9 @@ static int count_lines(const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--fixtures DIR]\n"
-		"                 [--refuse DIR] [--judge DIR] [--known-issues] [SCENARIO...]\n"
+		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--slow]\n"
+		"                 [--fixtures DIR] [--refuse DIR] [--judge DIR] [--known-issues]\n"
+		"                 [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
@@ -88,6 +89,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "judge", required_argument, NULL, 'J' },
 		{ "known-issues", no_argument, NULL, 'k' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "slow", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -125,6 +127,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->jobs = parse_jobs(optarg);
+			break;
+		case 's':
+			o->slow = true;
 			break;
 		default:
 			usage();
@@ -265,6 +270,12 @@ int main(int argc, char **argv)
 			snprintf(jb->name, sizeof(jb->name), "%s/%s", arch.name, sc[j].name);
 			if (!scenario_for_arch(&sc[j], arch.name)) {
 				jb->skip = "not for this architecture";
+				continue;
+			}
+			/* make check runs the fast pairs, make slow (--slow) the others */
+			if (o.slow != scenario_slow_on(&sc[j], arch.name)) {
+				jb->skip = o.slow ? "not slow on this row: make check runs it" :
+						    "slow on this row: make slow runs it";
 				continue;
 			}
 			jb->weight = job_weight(&arch, &sc[j], o.jobs);

@@ -75,6 +75,7 @@ enum verb {
 	V_RELEASE,
 	V_CPU_ADD,
 	V_CPU_DEL,
+	V_WAIT_ONLINE,
 	V_NR_VERBS
 };
 
@@ -107,6 +108,8 @@ struct scenario {
 	char *name;
 	char *arches[MAX_ARCHES];
 	int narches;
+	char *slow_on[MAX_ARCHES];	/* rows of arches where it needs --slow */
+	int nslow;
 	int cpus;
 	unsigned long long memory;
 	unsigned long long maxmem;
@@ -132,6 +135,7 @@ struct scenario {
 const char *verb_name(enum verb v);
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
 bool scenario_for_arch(const struct scenario *sc, const char *arch);
+bool scenario_slow_on(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
 
@@ -349,6 +353,7 @@ struct opts {
 	bool human;
 	bool known_issues;		/* every known issue must show up */
 	int jobs;			/* guests at once, in host cores (-j) */
+	bool slow;			/* also the scenarios' slow_on rows */
 };
 
 extern const char *base_version;

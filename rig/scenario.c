@@ -33,6 +33,7 @@ static const struct verb_def {
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
 	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial|settle]" },
+	[V_WAIT_ONLINE] = { "wait_online", "nI", "wait_online ID [SECONDS]" },
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
@@ -290,6 +291,12 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 				return perr(p, "arches: too many");
 			sc->arches[sc->narches++] = xstrdup(tok);
 		}
+	} else if (!strcmp(key, "slow_on")) {
+		for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+			if (sc->nslow == MAX_ARCHES)
+				return perr(p, "slow_on: too many");
+			sc->slow_on[sc->nslow++] = xstrdup(tok);
+		}
 	} else if (!strcmp(key, "cpus")) {
 		return parse_int(p, key, val, 1, 8, &sc->cpus);
 	} else if (!strcmp(key, "slots")) {
@@ -351,7 +358,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
+			    "name arches slow_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
 	}
 	return 0;
 }
@@ -444,6 +451,10 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 	}
 	if (!sc->narches)
 		return perr(&p, "no 'arches' key: say which architectures the scenario is for");
+	for (int i = 0; i < sc->nslow; i++)
+		if (!scenario_for_arch(sc, sc->slow_on[i]))
+			return perr(&p, "slow_on: '%s' is not one of the scenario's arches",
+				    sc->slow_on[i]);
 	for (int i = 0; i < sc->narches; i++) {
 		struct arch a;
 
@@ -480,6 +491,17 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 	return 0;
 }
 
+/* Too slow for make check on this row: runs there only with --slow. */
+bool scenario_slow_on(const struct scenario *sc, const char *arch)
+{
+	int i;
+
+	for (i = 0; i < sc->nslow; i++)
+		if (!strcmp(sc->slow_on[i], arch))
+			return true;
+	return false;
+}
+
 bool scenario_for_arch(const struct scenario *sc, const char *arch)
 {
 	int i;
@@ -499,6 +521,8 @@ void scenario_free(struct scenario *sc)
 			free(sc->steps[i].args[j]);
 	for (i = 0; i < sc->narches; i++)
 		free(sc->arches[i]);
+	for (i = 0; i < sc->nslow; i++)
+		free(sc->slow_on[i]);
 	for (i = 0; i < sc->nexpect; i++)
 		free(sc->expect_reports[i]);
 	for (i = 0; i < sc->nkunit; i++) {

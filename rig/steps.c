@@ -152,6 +152,34 @@ static int wait_blocks(struct run *r, long first, long count, long want, int tim
 	}
 }
 
+/*
+ * wait_online ID [SECONDS]: the guest onlines the device's memory itself
+ * (memhp_default_state, pseries DLPAR) after its blocks appear; wait
+ * until all of them are online.
+ */
+static int wait_online(struct run *r, const struct step *s)
+{
+	int timeout = s->nargs > 1 ? atoi(s->args[1]) : 60;
+	double deadline = now() + timeout;
+	long first, count, present, online;
+
+	if (device_blocks(r, s->args[0], &first, &count))
+		return -1;
+	for (;;) {
+		if (count_blocks(r, first, count, &present, &online))
+			return -1;
+		if (present == count && online == count) {
+			r->counts.checks++;
+			return 0;
+		}
+		if (now() > deadline)
+			return hung(r, "%ld of the %ld blocks of %s online after %d s", online,
+				    count, s->args[0], timeout);
+		if (vm_pump(r->vm, 200))
+			return vm_fail(r, "waiting for memory blocks to come online");
+	}
+}
+
 static int memtotal_kb(struct run *r, long *kb)
 {
 	char reply[256];
@@ -877,6 +905,8 @@ int step_run(struct run *r, const struct step *s)
 		return vmem_resize(r, s);
 	case V_EXPECT_MEMTOTAL:
 		return expect_memtotal(r, s);
+	case V_WAIT_ONLINE:
+		return wait_online(r, s);
 	case V_EXPECT_LOCKDEP:
 		return expect_lockdep(r);
 	case V_WRITE:
