@@ -476,7 +476,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		if (st->verb == V_DIMM_DEL && st->nargs > 1 && !strcmp(st->args[1], "nowait") &&
 		    !sc->nexpect) {
 			p.line = st->line;
-			return perr(&p, "dimm_del: nowait checks nothing: only for a scenario with expect_report");
+			return perr(&p, "dimm_del: nowait checks nothing: %s",
+				    "only for a scenario with expect_report");
 		}
 	}
 	if (sc->nnuma) {

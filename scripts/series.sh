@@ -76,9 +76,18 @@ check_exported() {
 	fi
 }
 
+# The stored patches carry no identity (no From:, no Signed-off-by; see
+# scripts/send-prep.sh for sending).  git am needs an author: the commits
+# of build/src get the tree's own, which export takes out again.
+tree_ident() {
+	echo "$(git -C "$src" config user.name) <$(git -C "$src" config user.email)>"
+}
+
 apply_one() { # patch-file
 	local p=$1
-	if git -C "$src" am -q --keep-cr "$PWD/$p" >/dev/null 2>&1; then
+	if awk -v from="From: $(tree_ident)" '
+		NR == 2 && !/^From: / { print from }
+		{ print }' "$p" | git -C "$src" am -q --keep-cr >/dev/null 2>&1; then
 		return 0
 	fi
 	git -C "$src" am --abort 2>/dev/null || true
@@ -131,6 +140,16 @@ export_main() {
 			basename "$p"
 		done
 	} >patches/series.new
+	# no identity in the stored patches: drop the tree's From: and sign-off
+	for p in $(cat patches/series.new); do
+		case $p in \#*) continue ;; esac
+		awk -v from="From: $(tree_ident)" -v sob="Signed-off-by: $(tree_ident)" '
+			!body && $0 == from { next }
+			!body && /^$/ { body = 1 }
+			$0 == sob { next }
+			{ print }' "patches/$p" >"patches/$p.tmp"
+		mv "patches/$p.tmp" "patches/$p"
+	done
 	mv patches/series.new patches/series
 	record main "$(series_hash patches/series)"
 	echo "series: exported $(series_entries patches/series | wc -l) patch(es) to patches/"
