@@ -141,8 +141,7 @@ export_main() {
 		done
 	} >patches/series.new
 	# no identity in the stored patches: drop the tree's From: and sign-off
-	for p in $(cat patches/series.new); do
-		case $p in \#*) continue ;; esac
+	for p in $(series_entries patches/series.new); do
 		awk -v from="From: $(tree_ident)" -v sob="Signed-off-by: $(tree_ident)" '
 			!body && $0 == from { next }
 			!body && /^$/ { body = 1 }
