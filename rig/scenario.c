@@ -492,25 +492,23 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 	return 0;
 }
 
-/* Too slow for make check on this row: runs there only with --slow. */
-bool scenario_slow_on(const struct scenario *sc, const char *arch)
+static bool names_has(char *const *names, int n, const char *name)
 {
-	int i;
-
-	for (i = 0; i < sc->nslow; i++)
-		if (!strcmp(sc->slow_on[i], arch))
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
 			return true;
 	return false;
 }
 
+/* Too slow for make check on this row: runs there only with --slow. */
+bool scenario_slow_on(const struct scenario *sc, const char *arch)
+{
+	return names_has(sc->slow_on, sc->nslow, arch);
+}
+
 bool scenario_for_arch(const struct scenario *sc, const char *arch)
 {
-	int i;
-
-	for (i = 0; i < sc->narches; i++)
-		if (!strcmp(sc->arches[i], arch))
-			return true;
-	return false;
+	return names_has(sc->arches, sc->narches, arch);
 }
 
 void scenario_free(struct scenario *sc)
