@@ -15,6 +15,9 @@ ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
 # only serves the race-window controls).
 CHECK_ARCHES := $(filter $(shell sed -n 's/^arches *= *//p' scenarios/*.scn | tr ' ' '\n' | sort -u),$(ALL_ARCHES))
 ARCH ?= $(CHECK_ARCHES)
+# In a recipe: the rows that KEY (arches, slow_on) of the scenario FILES
+# names, one per line: $(call scn_rows,KEY,FILES)
+scn_rows = $$(sed -n 's/^$(1) *= *//p' $(2) | tr ' ' '\n' | sort -u)
 VARIANT ?= main
 B := build
 CFLAGS := -O2 -g -Wall -Wextra -Wno-missing-field-initializers -Wno-format-truncation -Werror=implicit-function-declaration
@@ -105,7 +108,7 @@ check: rig kernels initramfs
 # KSM and the readers on the KASAN kernel.  docs/slow.md has the latest
 # results.
 slow: rig
-	@arches=$$(sed -n 's/^slow_on *= *//p' $(SCENARIOS) | tr ' ' '\n' | sort -u); \
+	@arches=$(call scn_rows,slow_on,$(SCENARIOS)); \
 	$(MAKE) --no-print-directory kernels initramfs ARCH="$$arches" && \
 	$(RIG) check --slow $$(for a in $$arches; do echo --arch $$a; done) $(if $(JOBS),--jobs $(JOBS)) \
 		$(SCENARIOS)
@@ -160,8 +163,8 @@ clean:
 PROVOKE_VARIANTS := $(notdir $(wildcard tests/provoke/*))
 provoke: rig
 	@failed=; for v in $(PROVOKE_VARIANTS); do \
-		arches=$$(sed -n 's/^arches *= *//p' tests/provoke/$$v/*.scn | tr ' ' '\n' | \
-			grep -xF -e "$$(echo $(ARCH) | tr ' ' '\n')" | sort -u | tr '\n' ' '); \
+		arches=$$(echo "$(call scn_rows,arches,tests/provoke/$$v/*.scn)" | \
+			grep -xF -e "$$(echo $(ARCH) | tr ' ' '\n')" | tr '\n' ' '); \
 		[ -n "$$arches" ] || continue; \
 		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v ARCH="$$arches" || exit 1; \
 		$(RIG) check $$(for a in $$arches; do echo --arch $$a; done) --variant $$v \
@@ -184,7 +187,7 @@ known-issues: rig
 RACE_VARIANTS := $(notdir $(wildcard tests/race-window/*))
 race-window: rig
 	@failed=; for v in $(RACE_VARIANTS); do \
-		arches=$$(sed -n 's/^arches *= *//p' tests/race-window/$$v/*.scn | tr ' ' '\n' | sort -u); \
+		arches=$(call scn_rows,arches,tests/race-window/$$v/*.scn); \
 		$(MAKE) --no-print-directory kernels initramfs VARIANT=$$v ARCH="$$arches" || exit 1; \
 		$(RIG) check $$(for a in $$arches; do echo --arch $$a; done) --variant $$v \
 			tests/race-window/$$v/*.scn || failed="$$failed $$v"; \
