@@ -18,6 +18,7 @@ die() { echo "selftests: $arch: $*" >&2; exit 1; }
 
 [ -x build/bin/rig ] || die "no build/bin/rig (run 'make rig')"
 cross=$(build/bin/rig arch "$arch" cross) || exit 1
+karch=$(build/bin/rig arch "$arch" karch) || exit 1
 git -C "$src" rev-parse -q --verify base >/dev/null || die "no kernel tree (run 'make base')"
 
 patches=()
@@ -41,8 +42,13 @@ for p in "${patches[@]}"; do
 done
 rm -rf "$out"
 mkdir -p "$out"
+# The tests include the kernel's uapi headers (KHDR_INCLUDES, as lib.mk
+# expects them: installed by "make headers_install").
+make -s -C "$src" O="$tmp/hdr" ARCH="$karch" INSTALL_HDR_PATH="$tmp/usr" headers_install \
+	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "headers_install failed"; }
 echo "selftests: $arch: building $dir (${#patches[@]} patch(es) of the series)"
 make -s -C "$tmp/$dir" CROSS_COMPILE="$cross" OUTPUT="$PWD/$out" LDFLAGS=-static \
+	KHDR_INCLUDES="-isystem $tmp/usr/include" \
 	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "build failed"; }
 [ -n "$(find "$out" -maxdepth 1 -type f -perm -u+x)" ] || die "no program was built"
 echo "$inputs" >"$out/.inputs"
