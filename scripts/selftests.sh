@@ -43,12 +43,12 @@ done
 rm -rf "$out"
 mkdir -p "$out"
 # The tests include the kernel's uapi headers (KHDR_INCLUDES, as lib.mk
-# expects them: installed by "make headers_install").
-make -s -C "$src" O="$tmp/hdr" ARCH="$karch" INSTALL_HDR_PATH="$tmp/usr" headers_install \
-	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "headers_install failed"; }
+# expects them: "make headers" leaves them in usr/include of the build).
+make -s -C "$src" O="$tmp/hdr" ARCH="$karch" headers >"$tmp/build.log" 2>&1 ||
+	{ cat "$tmp/build.log" >&2; die "make headers failed"; }
 echo "selftests: $arch: building $dir (${#patches[@]} patch(es) of the series)"
 make -s -C "$tmp/$dir" CROSS_COMPILE="$cross" OUTPUT="$PWD/$out" LDFLAGS=-static \
-	KHDR_INCLUDES="-isystem $tmp/usr/include" \
+	KHDR_INCLUDES="-isystem $tmp/hdr/usr/include" \
 	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "build failed"; }
 [ -n "$(find "$out" -maxdepth 1 -type f -perm -u+x)" ] || die "no program was built"
 echo "$inputs" >"$out/.inputs"
