@@ -11,9 +11,14 @@
 # host cores (default: all of them for check, one guest for run).
 
 ALL_ARCHES := $(shell awk '!/^\#/ && NF { print $$1 }' arches.tbl)
-# By default, the rows that some scenario of scenarios/ names (ppc64le-kasan
-# only serves the race-window controls).
-CHECK_ARCHES := $(filter $(shell sed -n 's/^arches *= *//p' scenarios/*.scn | tr ' ' '\n' | sort -u),$(ALL_ARCHES))
+# By default, the rows on which some scenario of scenarios/ runs in make
+# check: named in its arches, not in its slow_on or races_on (ppc64le-kasan
+# only serves the race-window controls, the KCSAN rows make races).
+CHECK_ARCHES := $(filter $(shell awk -F' *= *' 'FNR == 1 { flush(); } \
+	$$1 == "arches" { a = $$2 } $$1 == "slow_on" || $$1 == "races_on" { x = x " " $$2 } \
+	function flush(  n, i, r, s) { n = split(a, r, " "); split(x, s, " "); \
+		for (i = 1; i <= n; i++) { ok = 1; for (j in s) if (s[j] == r[i]) ok = 0; if (ok) print r[i] } \
+		a = ""; x = "" } END { flush() }' scenarios/*.scn | sort -u),$(ALL_ARCHES))
 ARCH ?= $(CHECK_ARCHES)
 # In a recipe: the rows that KEY (arches, slow_on) of the scenario FILES
 # names, one per line: $(call scn_rows,KEY,FILES)
@@ -34,7 +39,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -113,6 +118,14 @@ slow: rig
 	$(RIG) check --slow $$(for a in $$arches; do echo --arch $$a; done) $(if $(JOBS),--jobs $(JOBS)) \
 		$(SCENARIOS)
 
+# Data races, judged against the base (scripts/races.sh): on the KCSAN rows,
+# the scenarios whose races_on names the row run on the base (prefix 0) and
+# on the series, RUNS rounds each, alternating.  A race only the series
+# shows fails; one on both must be a row of tests/known-issues.tbl.
+# docs/races.md has the latest results.
+races: rig
+	@scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
 # the attribute macros the kernel's headers would, and a signal flag is a
 # volatile sig_atomic_t by definition.
@@ -133,12 +146,14 @@ bisect: rig
 # The stored patches carry no identity: 'make send-prep' adds the sender's
 # From: and Signed-off-by from git config.  EMBEDDED_FUNCTION_NAME misfires on thread-name formats
 # like "kcompactd%d" in a hunk whose context is the thread function.
+# UNKNOWN_COMMIT_ID: the base is an unpacked source package without
+# history, so no Fixes: id can be looked up here (the ids are mainline's).
 checkpatch: base
 	@scripts/series.sh apply main
 	@cd $(B)/src && for p in $$(sed -e 's/#.*//' ../../patches/series); do \
 		echo "checkpatch: $$p"; \
 		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q \
-			--ignore FILE_PATH_CHANGES,MISSING_SIGN_OFF,EMBEDDED_FUNCTION_NAME \
+			--ignore FILE_PATH_CHANGES,MISSING_SIGN_OFF,EMBEDDED_FUNCTION_NAME,UNKNOWN_COMMIT_ID \
 			../../patches/$$p || exit 1; \
 		for f in $$(awk '/^new file mode/ { n = 1; next } \
 				n && /^\+\+\+ b\// { print substr($$2, 3); n = 0 }' ../../patches/$$p); do \

@@ -56,7 +56,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--slow]\n"
-		"                 [--fixtures DIR] [--refuse DIR] [--judge DIR] [--known-issues]\n"
+		"                 [--races] [--fixtures DIR] [--refuse DIR] [--judge DIR]\n"
+		"                 [--known-issues]\n"
 		"                 [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
@@ -90,6 +91,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "known-issues", no_argument, NULL, 'k' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "slow", no_argument, NULL, 's' },
+		{ "races", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -130,6 +132,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 's':
 			o->slow = true;
+			break;
+		case 'D':
+			o->races = true;
 			break;
 		default:
 			usage();
@@ -272,8 +277,16 @@ int main(int argc, char **argv)
 				jb->skip = "not for this architecture";
 				continue;
 			}
-			/* make check runs the fast pairs, make slow (--slow) the others */
-			if (o.slow != scenario_slow_on(&sc[j], arch.name)) {
+			/*
+			 * make races (--races) runs the data-race pairs, make
+			 * check the fast pairs, make slow (--slow) the others.
+			 */
+			if (o.races != scenario_races_on(&sc[j], arch.name)) {
+				jb->skip = o.races ? "not a data-race row: make check runs it" :
+						     "data-race row: make races runs it";
+				continue;
+			}
+			if (!o.races && o.slow != scenario_slow_on(&sc[j], arch.name)) {
 				jb->skip = o.slow ? "not slow on this row: make check runs it" :
 						    "slow on this row: make slow runs it";
 				continue;

@@ -110,6 +110,8 @@ struct scenario {
 	int narches;
 	char *slow_on[MAX_ARCHES];	/* rows of arches where it needs --slow */
 	int nslow;
+	char *races_on[MAX_ARCHES];	/* rows of arches judged by make races */
+	int nraces;
 	int cpus;
 	unsigned long long memory;
 	unsigned long long maxmem;
@@ -136,6 +138,7 @@ const char *verb_name(enum verb v);
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
 bool scenario_for_arch(const struct scenario *sc, const char *arch);
 bool scenario_slow_on(const struct scenario *sc, const char *arch);
+bool scenario_races_on(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
 
@@ -354,6 +357,7 @@ struct opts {
 	bool known_issues;		/* every known issue must show up */
 	int jobs;			/* guests at once, in host cores (-j) */
 	bool slow;			/* also the scenarios' slow_on rows */
+	bool races;			/* races_on pairs; KCSAN reports listed */
 };
 
 extern const char *base_version;

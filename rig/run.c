@@ -213,10 +213,15 @@ out:
 		record_fixture(line, o->record, arch->name, o->variant, sc->name);
 	counts_diag(&r.counts, diag, sizeof(diag));
 	for (i = 0; i < all.n; i++) {
-		if (known_issue(arch->name, sc->name, all.t[i], all.site[i])) {
-			size_t len = strlen(diag);
+		size_t len = strlen(diag);
 
+		if (known_issue(arch->name, sc->name, all.t[i], all.site[i])) {
 			snprintf(diag + len, sizeof(diag) - len, " known_issue=\"%s\"", all.t[i]);
+			continue;
+		}
+		/* make races judges data races against the base, not here */
+		if (o->races && !strncmp(all.t[i], "KCSAN: ", 7)) {
+			snprintf(diag + len, sizeof(diag) - len, " race=\"%s\"", all.t[i]);
 			continue;
 		}
 		titles_add(&titles, all.t[i]);

@@ -297,6 +297,12 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 				return perr(p, "slow_on: too many");
 			sc->slow_on[sc->nslow++] = xstrdup(tok);
 		}
+	} else if (!strcmp(key, "races_on")) {
+		for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+			if (sc->nraces == MAX_ARCHES)
+				return perr(p, "races_on: too many");
+			sc->races_on[sc->nraces++] = xstrdup(tok);
+		}
 	} else if (!strcmp(key, "cpus")) {
 		return parse_int(p, key, val, 1, 8, &sc->cpus);
 	} else if (!strcmp(key, "slots")) {
@@ -358,7 +364,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches slow_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
+			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
 	}
 	return 0;
 }
@@ -455,6 +461,13 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		if (!scenario_for_arch(sc, sc->slow_on[i]))
 			return perr(&p, "slow_on: '%s' is not one of the scenario's arches",
 				    sc->slow_on[i]);
+	for (int i = 0; i < sc->nraces; i++) {
+		if (!scenario_for_arch(sc, sc->races_on[i]))
+			return perr(&p, "races_on: '%s' is not one of the scenario's arches",
+				    sc->races_on[i]);
+		if (scenario_slow_on(sc, sc->races_on[i]))
+			return perr(&p, "races_on: '%s' is in slow_on too", sc->races_on[i]);
+	}
 	for (int i = 0; i < sc->narches; i++) {
 		struct arch a;
 
@@ -506,6 +519,12 @@ bool scenario_slow_on(const struct scenario *sc, const char *arch)
 	return names_has(sc->slow_on, sc->nslow, arch);
 }
 
+/* A data-race row: runs there only with --races (make races). */
+bool scenario_races_on(const struct scenario *sc, const char *arch)
+{
+	return names_has(sc->races_on, sc->nraces, arch);
+}
+
 bool scenario_for_arch(const struct scenario *sc, const char *arch)
 {
 	return names_has(sc->arches, sc->narches, arch);
@@ -522,6 +541,8 @@ void scenario_free(struct scenario *sc)
 		free(sc->arches[i]);
 	for (i = 0; i < sc->nslow; i++)
 		free(sc->slow_on[i]);
+	for (i = 0; i < sc->nraces; i++)
+		free(sc->races_on[i]);
 	for (i = 0; i < sc->nexpect; i++)
 		free(sc->expect_reports[i]);
 	for (i = 0; i < sc->nkunit; i++) {

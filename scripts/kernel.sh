@@ -132,6 +132,12 @@ $missing"
 
 cp "$obj/$image" "$out/image"
 cp "$obj/System.map" "$obj/.config" "$out/"
+# With debug info (the KCSAN rows), vmlinux too: make races gives the
+# file:line of both accesses of a data race (scripts/faddr2line).
+rm -f "$out/vmlinux"
+if grep -q '^CONFIG_DEBUG_INFO=y' "$obj/.config"; then
+	cp "$obj/vmlinux" "$out/vmlinux"
+fi
 cp "$obj/usr/gen_init_cpio" "$out/" 2>/dev/null || true
 git -C "$src" log --oneline base..HEAD >"$out/series.txt"
 # what this configuration compiled, for the series' build coverage

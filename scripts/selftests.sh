@@ -25,11 +25,22 @@ patches=()
 for p in $(sed -e 's/#.*//' patches/series); do
 	grep -q "^+++ b/tools/testing/selftests/" "patches/$p" && patches+=("patches/$p")
 done
-inputs=$( { git -C "$src" rev-parse base; echo "$cross"; cat scripts/selftests.sh; \
+inputs=$( { git -C "$src" rev-parse base; echo "$karch $cross"; cat scripts/selftests.sh; \
 	    [ ${#patches[@]} -gt 0 ] && cat "${patches[@]}"; } | sha256sum | cut -c1-16)
 if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$inputs" ]; then
 	exit 0
 fi
+# Rows of the same architecture (x86_64 and x86_64-kasan) get the same
+# programs: copy them from a row that has them.
+for other in build/selftests/*/; do
+	other=${other%/}
+	[ "$other" != "$out" ] && [ -f "$other/.inputs" ] &&
+		[ "$(cat "$other/.inputs")" = "$inputs" ] || continue
+	rm -rf "$out"
+	cp -a "$other" "$out"
+	echo "selftests: $arch: the same as ${other##*/}"
+	exit 0
+done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
