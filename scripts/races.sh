@@ -72,6 +72,7 @@ known() { # row scenario title
 # as "title<TAB>frame<TAB>frame".
 frames() { # console.log
 	awk '
+		{ sub(/\r$/, "") }
 		/BUG: KCSAN: / { t = $0; sub(/.*BUG: /, "", t); n = 0; want = 0; next }
 		t != "" && / (read|write)( \(marked\))? to .* by / { want = 1; next }
 		t != "" && want && /[A-Za-z_][A-Za-z0-9_.]*\+0x[0-9a-f]+\/0x[0-9a-f]+/ {
