@@ -62,6 +62,7 @@ static void usage(void)
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
+		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -210,6 +211,12 @@ int main(int argc, char **argv)
 		if (argc != 4)
 			usage();
 		return arch_print("arches.tbl", argv[2], argv[3]);
+	}
+	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
+	if (!strcmp(cmd, "known")) {
+		if (argc != 5)
+			usage();
+		return known_issue(argv[2], argv[3], argv[4], NULL) ? 0 : 1;
 	}
 	parse_opts(argc - 1, argv + 1, &o);
 	argc -= optind + 1;

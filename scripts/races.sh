@@ -51,23 +51,6 @@ for row in "$@"; do
 	esac
 done
 
-# Is TITLE of SCENARIO on ROW a row of tests/known-issues.tbl?
-known() { # row scenario title
-	awk -F'|' -v row="$1" -v scn="$2" -v title="$3" '
-		/^#/ || NF < 3 { next }
-		{
-			split($1, a, " "); r = a[1]; rep = $1
-			sub(/^[ \t]*[^ \t]+[ \t]+/, "", rep); sub(/[ \t]+$/, "", rep)
-			if (r != row || rep != title) next
-			n = split($2, s, " ")
-			for (i = 1; i <= n; i++) {
-				g = s[i]; gsub(/\./, "\\.", g); gsub(/\*/, ".*", g); gsub(/\?/, ".", g)
-				if (scn ~ ("^" g "$")) { found = 1; exit }
-			}
-		}
-		END { exit !found }' tests/known-issues.tbl
-}
-
 # The first frame of each access of every KCSAN report in a console log,
 # as "title<TAB>frame<TAB>frame".
 frames() { # console.log
@@ -139,7 +122,7 @@ for row in "$@"; do
 	sort -u "$out/$row-prefix-0.titles" "$out/$row-main.titles" | while IFS=$'\t' read -r scn title; do
 		nb=$(grep -cxF "$scn"$'\t'"$title" "$out/$row-prefix-0.titles")
 		ns=$(grep -cxF "$scn"$'\t'"$title" "$out/$row-main.titles")
-		if known "$row" "$scn" "$title"; then
+		if $rig known "$row" "$scn" "$title"; then
 			verdict="pre-existing (tests/known-issues.tbl)"
 		elif [ "$nb" = 0 ]; then
 			verdict="**FAIL: series only**"
