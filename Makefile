@@ -51,7 +51,7 @@ $(B)/.deps: Makefile
 		if [ "$$(id -u)" != 0 ]; then echo "deps: need root for apt-get" >&2; exit 1; fi; \
 		apt-get update -q >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			$$(echo " $$missing " | sed 's/ linux-source-6.12 / /') >/dev/null || \
+			$$(echo $$missing | tr ' ' '\n' | grep -vx 'linux-source-6.12') >/dev/null || \
 			{ echo "deps: apt-get install failed" >&2; exit 1; }; \
 	fi
 	@mkdir -p $(B) && touch $@

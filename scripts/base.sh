@@ -17,7 +17,7 @@ installed() {
 have=$(installed)
 if [ "$have" != "$pin" ]; then
 	echo "base: installing $pkg=$pin"
-	if ! apt-get install -y -q --no-install-recommends "$pkg=$pin" >/dev/null; then
+	if ! apt-get install -y -q --allow-downgrades --no-install-recommends "$pkg=$pin" >/dev/null; then
 		echo "base: WARNING: $pkg $pin cannot be installed; using the available version" >&2
 		apt-get install -y -q --no-install-recommends "$pkg" >/dev/null
 	fi
