@@ -39,7 +39,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -125,6 +125,17 @@ slow: rig
 # docs/races.md has the latest results.
 races: rig
 	@scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+# Seeded hotplug torture (docs/torture.md): the torture scenarios of ARCH
+# (x86_64 ppc64le by default) with other seeds, more operations or for a
+# time: make torture ARCH=ppc64le SEED=7,8 OPS=200, or DURATION=3600.  A
+# failure prints the make command that replays it.
+TORTURE_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),x86_64 ppc64le)
+torture: rig
+	@$(MAKE) --no-print-directory kernels initramfs ARCH="$(TORTURE_ARCH)" VARIANT=$(VARIANT)
+	@$(RIG) check $(foreach a,$(TORTURE_ARCH),--arch $(a)) --variant $(VARIANT) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
+		$(if $(DURATION),--duration $(DURATION)) $(wildcard scenarios/torture*.scn)
 
 # Kernel style for the rig and the agent.  They are userspace: rig.h defines
 # the attribute macros the kernel's headers would, and a signal flag is a

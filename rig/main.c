@@ -57,11 +57,12 @@ static void usage(void)
 	fprintf(stderr,
 		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--slow]\n"
 		"                 [--races] [--fixtures DIR] [--refuse DIR] [--judge DIR]\n"
-		"                 [--known-issues]\n"
+		"                 [--known-issues] [--seed S[,S...]] [--ops N] [--duration SECONDS]\n"
 		"                 [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
+		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
@@ -79,6 +80,29 @@ static int parse_jobs(const char *s)
 	return n;
 }
 
+static int parse_count(const char *what, const char *s, long lo, long hi)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (end == s || *end || n < lo || n > hi)
+		die("%s: '%s' is not a number from %ld to %ld", what, s, lo, hi);
+	return n;
+}
+
+/* --seed 1,2,3: the torture seeds, run in turn in one boot */
+static const char *parse_seeds(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && !(*p == ',' && p != s && p[1] && p[1] != ','))
+			break;
+	if (!*s || *p || strlen(s) > 200)
+		die("seed: '%s' is not a list of seeds (like 7 or 1,2,3)", s);
+	return s;
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -93,6 +117,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "slow", no_argument, NULL, 's' },
 		{ "races", no_argument, NULL, 'D' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "ops", required_argument, NULL, 'O' },
+		{ "duration", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -137,6 +164,15 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'D':
 			o->races = true;
 			break;
+		case 'S':
+			o->seeds = parse_seeds(optarg);
+			break;
+		case 'O':
+			o->ops = parse_count("ops", optarg, 1, 100000);
+			break;
+		case 'T':
+			o->duration = parse_count("duration", optarg, 1, 7 * 86400);
+			break;
 		default:
 			usage();
 		}
@@ -175,6 +211,15 @@ static void load_all(int n, char **paths, struct scenario *sc)
 	}
 	if (bad)
 		die("%d scenario file(s) rejected; nothing was run", bad);
+}
+
+/* Does a scenario named NAME apply to ARCH? */
+static bool name_taken(const struct scenario *sc, int nsc, const char *name, const char *arch)
+{
+	for (int i = 0; i < nsc; i++)
+		if (!strcmp(sc[i].name, name) && scenario_for_arch(&sc[i], arch))
+			return true;
+	return false;
 }
 
 static void print_header(const struct opts *o)
@@ -235,6 +280,24 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	/* the steps a torture scenario's seeds give, for a guest with BLOCK-SIZE blocks */
+	if (!strcmp(cmd, "plan")) {
+		struct scenario one;
+		unsigned long long block;
+		char err[512];
+
+		if (argc != 2)
+			usage();
+		if (parse_size(argv[0], &block) || !block)
+			die("plan: '%s' is not a memory block size (like 128M)", argv[0]);
+		if (scenario_load(argv[1], &one, err, sizeof(err)))
+			die("%s", err);
+		if (!one.torture_seeds)
+			die("plan: %s is not a torture scenario (no 'torture' key)", argv[1]);
+		torture_plan(&one, &o, block);
+		scenario_free(&one);
+		return 0;
+	}
 	if (strcmp(cmd, "check") && strcmp(cmd, "run") && strcmp(cmd, "validate"))
 		usage();
 	nsc = argc;
@@ -263,6 +326,9 @@ int main(int argc, char **argv)
 		run_refusals(&rep, o.refuse);
 	if (o.judge)
 		run_judge_tests(&rep, o.judge);
+	for (i = 0; i < nsc; i++)
+		if (sc[i].torture_seeds && !o.human)
+			torture_plan_check(&rep, &sc[i]);
 	/* scenario results are judged against the variant's patches */
 	rep.build = o.build;
 	rep.variant = o.variant;
@@ -277,11 +343,15 @@ int main(int argc, char **argv)
 		for (j = 0; j < nsc; j++) {
 			struct job *jb = &jobs[njobs++];
 
+			memset(jb, 0, sizeof(*jb));
 			jb->arch = arch;
 			jb->sc = &sc[j];
 			snprintf(jb->name, sizeof(jb->name), "%s/%s", arch.name, sc[j].name);
 			if (!scenario_for_arch(&sc[j], arch.name)) {
 				jb->skip = "not for this architecture";
+				/* a file of that name is (torture.scn, torture-pseries.scn) */
+				if (name_taken(sc, nsc, sc[j].name, arch.name))
+					njobs--;
 				continue;
 			}
 			/*

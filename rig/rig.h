@@ -76,6 +76,7 @@ enum verb {
 	V_CPU_ADD,
 	V_CPU_DEL,
 	V_WAIT_ONLINE,
+	V_EXPECT_BLOCKS,
 	V_NR_VERBS
 };
 
@@ -130,17 +131,45 @@ struct scenario {
 	int nkunit;
 	char *cmdline;
 	int timeout;
+	char *torture_seeds;		/* "1,2": the steps are generated (torture.c) */
+	int torture_ops;		/* operations per seed */
+	unsigned int torture_kinds;	/* TK_* bits: what the generator may do */
 	struct step *steps;
 	int nsteps;
 };
 
 const char *verb_name(enum verb v);
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
+int scenario_step(struct scenario *sc, const char *origin, int line, const char *text,
+		  char *err, size_t len);
 bool scenario_for_arch(const struct scenario *sc, const char *arch);
 bool scenario_slow_on(const struct scenario *sc, const char *arch);
 bool scenario_races_on(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
+
+/* torture.c: steps generated from a seed (torture = SEEDS OPS) */
+enum {
+	TK_DIMM = 1 << 0,	/* DIMM add, remove, online (every type), offline */
+	TK_VMEM = 1 << 1,	/* virtio-mem grow and shrink */
+	TK_CPU = 1 << 2,	/* CPU offline/online, from the host's side and in loops */
+	TK_CPU_ADD = 1 << 3,	/* vCPU hot-add and removal */
+	TK_LRUGEN = 1 << 4,	/* lru_gen on/off, also in a loop */
+	TK_KSM = 1 << 5,	/* KSM run and pages_to_scan */
+	TK_HUGETLB = 1 << 6,	/* hugetlb pool size */
+	TK_HPT = 1 << 7,	/* pseries HPT resizes in a loop */
+};
+
+#define TORTURE_KINDS	"dimm vmem cpu cpu_add lrugen ksm hugetlb hpt"
+
+struct run;
+struct opts;
+unsigned int torture_kind(const char *name);
+int torture_check(const struct scenario *sc, char *err, size_t len);
+bool torture_run(struct run *r, const struct opts *o);
+void torture_plan(const struct scenario *sc, const struct opts *o, unsigned long block);
+struct report;
+void torture_plan_check(struct report *rep, const struct scenario *sc);
 
 /* scan.c: console verdicts */
 /* Report titles, each with its source site ("mm/foo.c:12") where known. */
@@ -268,6 +297,7 @@ struct run {
 	struct counts counts;
 	long memtotal_kb;		/* at READY */
 	double deadline;		/* of the scenario */
+	int nstep;			/* steps begun so far */
 	size_t step_off;		/* console length when the current step began */
 	size_t prev_step_off;		/* ... and when the step before it began */
 	char why[1024];
@@ -275,6 +305,8 @@ struct run {
 };
 
 int step_run(struct run *r, const struct step *s);
+void run_sub_add(struct run *r, const char *name, bool ok, const char *why,
+		 const char *diag);
 int run_final_checks(struct run *r);
 int run_baseline(struct run *r);
 
@@ -358,6 +390,9 @@ struct opts {
 	int jobs;			/* guests at once, in host cores (-j) */
 	bool slow;			/* also the scenarios' slow_on rows */
 	bool races;			/* races_on pairs; KCSAN reports listed */
+	const char *seeds;		/* torture: seeds instead of the scenario's */
+	int ops;			/* ... operations per seed (0: the scenario's) */
+	int duration;			/* ... seconds, then stop generating (0: none) */
 };
 
 extern const char *base_version;

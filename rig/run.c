@@ -165,6 +165,8 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 	r.deadline = deadline;
 	if (run_baseline(&r))
 		goto out;
+	if (sc->torture_seeds && !torture_run(&r, o))
+		goto out;
 	for (i = 0; i < sc->nsteps; i++) {
 		const struct step *s = &sc->steps[i];
 

@@ -20,7 +20,8 @@
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
- * per cent ("5%"), o = "node=N" (a NUMA node of the scenario).
+ * per cent ("5%"), o = "node=N" (a NUMA node of the scenario), b = a block
+ * state (online, offline).
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -34,6 +35,7 @@ static const struct verb_def {
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
 	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial|settle]" },
 	[V_WAIT_ONLINE] = { "wait_online", "nI", "wait_online ID [SECONDS]" },
+	[V_EXPECT_BLOCKS] = { "expect_blocks", "nb", "expect_blocks ID online|offline" },
 	[V_EXPECT_MEMTOTAL] = { "expect_memtotal", "d", "expect_memtotal +SIZE|-SIZE|0" },
 	[V_EXPECT_LOCKDEP] = { "expect_lockdep", "", "expect_lockdep" },
 	[V_WRITE] = { "write", "pvE", "write PATH VALUE [ok|ENAME]" },
@@ -149,6 +151,10 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		if (strncmp(a, "node=", 5) || !a[5] || strspn(a + 5, "0123456789") != strlen(a + 5))
 			return perr(p, "%s: '%s' is not node=N", verb, a);
 		return 0;
+	case 'b':
+		if (strcmp(a, "online") && strcmp(a, "offline"))
+			return perr(p, "%s: '%s' is not a block state (online, offline)", verb, a);
+		return 0;
 	case 'a':
 		if (strcmp(a, "partial") && strcmp(a, "settle"))
 			return perr(p, "%s: '%s' is not 'partial' or 'settle'", verb, a);
@@ -204,6 +210,73 @@ static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok
 	s->nargs = ntok - 1;
 	for (i = 1; i < (size_t)ntok; i++)
 		s->args[i - 1] = xstrdup(tok[i]);
+	return 0;
+}
+
+static int parse_step_line(struct parse *p, struct scenario *sc, char *line)
+{
+	char *tok[MAX_ARGS + 2], *save = NULL;
+	int ntok = 0;
+
+	for (tok[0] = strtok_r(line, " \t", &save); tok[ntok] && ntok <= MAX_ARGS;)
+		tok[++ntok] = strtok_r(NULL, " \t", &save);
+	if (ntok > MAX_ARGS)
+		return perr(p, "%s: too many arguments", tok[0]);
+	return parse_step(p, sc, tok, ntok);
+}
+
+/* One step from text (a generated one): validated as in a file. */
+int scenario_step(struct scenario *sc, const char *origin, int line, const char *text,
+		  char *err, size_t len)
+{
+	struct parse p = { .path = origin, .line = line, .err = err, .len = len };
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	return parse_step_line(&p, sc, trim(buf));
+}
+
+/*
+ * torture = SEEDS OPS: the steps are generated from each seed in turn
+ * ("1,2,3"), OPS operations per seed.
+ */
+static int parse_torture(struct parse *p, struct scenario *sc, const char *val)
+{
+	char words[256], *seeds, *ops, *end, *save = NULL;
+	const char *q;
+
+	snprintf(words, sizeof(words), "%s", val);
+	seeds = strtok_r(words, " \t", &save);
+	ops = strtok_r(NULL, " \t", &save);
+	if (!seeds || !ops || strtok_r(NULL, " \t", &save))
+		return perr(p, "torture: want 'SEEDS OPS' (like '1,2 30'), got '%s'", val);
+	for (q = seeds; *q; q++)
+		if (!isdigit((unsigned char)*q) && !(*q == ',' && q != seeds && q[1] &&
+						     q[1] != ','))
+			return perr(p, "torture: '%s' is not a list of seeds (like 1,2,3)", seeds);
+	errno = 0;
+	sc->torture_ops = strtol(ops, &end, 10);
+	if (errno || *end || sc->torture_ops < 1 || sc->torture_ops > 100000)
+		return perr(p, "torture: '%s' is not a number of operations (1..100000)", ops);
+	free(sc->torture_seeds);
+	sc->torture_seeds = xstrdup(seeds);
+	return 0;
+}
+
+static int parse_torture_kinds(struct parse *p, struct scenario *sc, char *val)
+{
+	char *tok, *save = NULL;
+	unsigned int bit;
+
+	for (tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		bit = torture_kind(tok);
+		if (!bit)
+			return perr(p, "torture_ops: unknown operation kind '%s' (%s)", tok,
+				    TORTURE_KINDS);
+		sc->torture_kinds |= bit;
+	}
+	if (!sc->torture_kinds)
+		return perr(p, "torture_ops: want at least one kind (%s)", TORTURE_KINDS);
 	return 0;
 }
 
@@ -346,6 +419,10 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->expect_reports[sc->nexpect++] = xstrdup(val);
 	} else if (!strcmp(key, "numa")) {
 		return parse_numa(p, sc, val);
+	} else if (!strcmp(key, "torture")) {
+		return parse_torture(p, sc, val);
+	} else if (!strcmp(key, "torture_ops")) {
+		return parse_torture_kinds(p, sc, val);
 	} else if (!strcmp(key, "expect_failure")) {
 		if (!*val)
 			return perr(p, "expect_failure: want the text the failure must contain");
@@ -364,7 +441,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure cmdline timeout");
+			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure torture torture_ops cmdline timeout");
 	}
 	return 0;
 }
@@ -402,9 +479,9 @@ static bool is_key_line(const char *line, const char *eq)
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 {
 	struct parse p = { .path = path, .err = err, .len = len };
-	char buf[1024], *line, *eq, *tok[MAX_ARGS + 2], *save;
+	char buf[1024], *line, *eq;
 	const char *base;
-	int ntok, rc = 0;
+	int rc = 0;
 	FILE *fp;
 
 	memset(sc, 0, sizeof(*sc));
@@ -435,14 +512,7 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 			rc = parse_key(&p, sc, trim(line), trim(eq + 1));
 			continue;
 		}
-		ntok = 0;
-		save = NULL;
-		for (tok[0] = strtok_r(line, " \t", &save); tok[ntok] && ntok <= MAX_ARGS;)
-			tok[++ntok] = strtok_r(NULL, " \t", &save);
-		if (ntok > MAX_ARGS)
-			rc = perr(&p, "%s: too many arguments", tok[0]);
-		else
-			rc = parse_step(&p, sc, tok, ntok);
+		rc = parse_step_line(&p, sc, line);
 	}
 	fclose(fp);
 	if (rc)
@@ -492,6 +562,12 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 			return perr(&p, "dimm_del: nowait checks nothing: %s",
 				    "only for a scenario with expect_report");
 		}
+	}
+	if (torture_check(sc, err, len)) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		return perr(&p, "%s", msg);
 	}
 	if (sc->nnuma) {
 		unsigned long long sum = 0;
@@ -554,5 +630,6 @@ void scenario_free(struct scenario *sc)
 	free(sc->name);
 	free(sc->cmdline);
 	free(sc->expect_failure);
+	free(sc->torture_seeds);
 	memset(sc, 0, sizeof(*sc));
 }

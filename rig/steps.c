@@ -155,18 +155,25 @@ static int wait_blocks(struct run *r, long first, long count, long want, int tim
 /*
  * wait_online ID [SECONDS]: the guest onlines the device's memory itself
  * (memhp_default_state, pseries DLPAR) after its blocks appear; wait
- * until all of them are online.
+ * until all of them are online: all of a DIMM, as much of a virtio-mem
+ * device as QEMU has plugged ("size").
  */
 static int wait_online(struct run *r, const struct step *s)
 {
 	int timeout = s->nargs > 1 ? atoi(s->args[1]) : 60;
 	double deadline = now() + timeout;
-	long first, count, present, online;
+	long first, region, count, present, online;
+	unsigned long long plugged;
 
-	if (device_blocks(r, s->args[0], &first, &count))
+	if (device_blocks(r, s->args[0], &first, &region))
 		return -1;
+	if (qmp_get_size(r->vm, s->args[0], "size", &plugged))
+		return vm_fail(r, "qom-get size");
+	count = plugged / r->vm->block_size;
+	if (!count)
+		return fail(r, "%s has no memory plugged: nothing can come online", s->args[0]);
 	for (;;) {
-		if (count_blocks(r, first, count, &present, &online))
+		if (count_blocks(r, first, region, &present, &online))
 			return -1;
 		if (present == count && online == count) {
 			r->counts.checks++;
@@ -178,6 +185,34 @@ static int wait_online(struct run *r, const struct step *s)
 		if (vm_pump(r->vm, 200))
 			return vm_fail(r, "waiting for memory blocks to come online");
 	}
+}
+
+/*
+ * expect_blocks ID online|offline: the guest has exactly the blocks QEMU
+ * has plugged for the device (a DIMM: all of it; virtio-mem: its "size"),
+ * and every one of them is in that state.
+ */
+static int expect_blocks(struct run *r, const struct step *s)
+{
+	bool want_online = !strcmp(s->args[1], "online");
+	long first, count, present, online;
+	unsigned long long plugged, have;
+
+	if (device_blocks(r, s->args[0], &first, &count))
+		return -1;
+	if (qmp_get_size(r->vm, s->args[0], "size", &plugged))
+		return vm_fail(r, "qom-get size");
+	if (count_blocks(r, first, count, &present, &online))
+		return -1;
+	have = (unsigned long long)present * r->vm->block_size;
+	if (have != plugged)
+		return fail(r, "%s: the guest has %ld blocks (%llu MiB), QEMU plugged %llu MiB",
+			    s->args[0], present, have >> 20, plugged >> 20);
+	if (online != (want_online ? present : 0))
+		return fail(r, "%s: %ld of %ld blocks online, want all %s", s->args[0], online,
+			    present, s->args[1]);
+	r->counts.checks++;
+	return 0;
 }
 
 static int memtotal_kb(struct run *r, long *kb)
@@ -744,8 +779,8 @@ static int cpu_del(struct run *r, const struct step *s)
 	return 0;
 }
 
-static void sub_add(struct run *r, const char *name, bool ok, const char *why,
-		    const char *diag)
+void run_sub_add(struct run *r, const char *name, bool ok, const char *why,
+		 const char *diag)
 {
 	struct sub_result *sr;
 
@@ -791,7 +826,7 @@ static int selftest_results(struct run *r, FILE *log, const char *prog, const ch
 		else if (!c.ok)
 			snprintf(c.note, sizeof(c.note), "the case failed (see %s)",
 				 strrchr(path, '/') + 1);
-		sub_add(r, name, c.ok && !c.skipped, c.note, totals);
+		run_sub_add(r, name, c.ok && !c.skipped, c.note, totals);
 		say(r, "  %s: %s%s\n", name, c.ok && !c.skipped ? "ok" : "FAILED: ",
 		    c.ok && !c.skipped ? "" : c.note);
 		if (totals[0])
@@ -888,8 +923,8 @@ int step_run(struct run *r, const struct step *s)
 
 	r->prev_step_off = r->step_off;
 	r->step_off = r->vm->con_all_len;
-	snprintf(mark, sizeof(mark), "mark step %d: line %d %s", (int)(s - r->sc->steps) + 1,
-		 s->line, verb_name(s->verb));
+	snprintf(mark, sizeof(mark), "mark step %d: line %d %s", ++r->nstep, s->line,
+		 verb_name(s->verb));
 	agent_cmd(r->vm, r->why, sizeof(r->why), 10, "%s", mark);
 	r->why[0] = '\0';
 	switch (s->verb) {
@@ -909,6 +944,8 @@ int step_run(struct run *r, const struct step *s)
 		return wait_online(r, s);
 	case V_EXPECT_LOCKDEP:
 		return expect_lockdep(r);
+	case V_EXPECT_BLOCKS:
+		return expect_blocks(r, s);
 	case V_WRITE:
 		return write_file(r, s);
 	case V_BG_WRITE:
