@@ -6,6 +6,8 @@
  *   rig check [options] [SCENARIO...]  scanner fixtures + scenarios, TAP
  *   rig run   [options] SCENARIO...    scenarios with a human report
  *   rig scan  CONSOLE-LOG...           print the verdict titles of a log
+ *   rig rescan RESULTS-DIR...          judge an earlier run's consoles again
+ *   rig plan  BLOCK-SIZE SCENARIO      the steps of a torture scenario
  *   rig validate SCENARIO...           parse scenario files only
  *
  * Options: --arch A (repeatable; default x86_64), --variant V (default
@@ -62,6 +64,7 @@ static void usage(void)
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
+		"       rig rescan RESULTS-DIR...\n"
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig arch NAME COLUMN\n"
@@ -279,6 +282,13 @@ int main(int argc, char **argv)
 			titles_free(&t);
 		}
 		return 0;
+	}
+	if (!strcmp(cmd, "rescan")) {
+		if (argc < 1)
+			usage();
+		for (i = 0, failed = 0; i < argc; i++)
+			failed |= rescan_dir(argv[i]);
+		return failed;
 	}
 	/* the steps a torture scenario's seeds give, for a guest with BLOCK-SIZE blocks */
 	if (!strcmp(cmd, "plan")) {

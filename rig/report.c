@@ -188,6 +188,37 @@ static void stale_row(int line, const char *pattern, void *ctx)
 	report_add(ctx, name, false, 0, why, "", NULL);
 }
 
+/*
+ * What the scenario runs showed, from their diagnostics: in how many
+ * lockdep was still on at the end, and how many reports the consoles had
+ * (known issues and expected reports included).
+ */
+static void print_proof(struct report *rep)
+{
+	int i, runs = 0, on = 0, reports = 0;
+	char line[200];
+	const char *p;
+
+	for (i = 0; i < rep->n; i++) {
+		p = rep->res[i].diag ? strstr(rep->res[i].diag, "lockdep_end=") : NULL;
+		if (!p)
+			continue;
+		runs++;
+		on += !strncmp(p + 12, "on", 2);
+		p = strstr(p, " reports=");
+		if (p)
+			reports += atoi(p + 9);
+	}
+	if (!runs)
+		return;
+	snprintf(line, sizeof(line),
+		 "# proved: lockdep on at the end of %d of %d scenario run(s); %d report(s) on their consoles\n",
+		 on, runs, reports);
+	tap(rep, "%s", line);
+	if (rep->quiet)
+		printf("%s", line);
+}
+
 /* Writes junit.xml, prints the plan and the closing line; returns failures. */
 int report_close(struct report *rep)
 {
@@ -248,6 +279,7 @@ int report_close(struct report *rep)
 	fprintf(f, "</testsuite>\n");
 	fclose(f);
 	tap(rep, "1..%d\n", rep->n);
+	print_proof(rep);
 	printf("# results: %s\n", rep->dir);
 	if (xfailed) {
 		tap(rep, "# %d failed as expected (tests/fixed-by.tbl)\n", xfailed);

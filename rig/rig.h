@@ -308,6 +308,7 @@ int step_run(struct run *r, const struct step *s);
 void run_sub_add(struct run *r, const char *name, bool ok, const char *why,
 		 const char *diag);
 int run_final_checks(struct run *r);
+int run_lockdep_state(struct run *r);
 int run_baseline(struct run *r);
 
 /* report.c: TAP, junit.xml, results directory */
@@ -402,6 +403,12 @@ char *slurp_line(const char *path);
 bool file_exists(const char *path);
 void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
 		  const struct scenario *sc);
+void console_titles(const char *arch, const struct scenario *sc, bool races,
+		    const struct titles *all, struct titles *out, char *diag, size_t len);
+bool same_reports(const struct scenario *sc, const struct titles *got, char *why, size_t len);
+
+/* rescan.c: rig rescan RESULTS-DIR... */
+int rescan_dir(const char *dir);
 void record_fixture(const char *log, const char *dir, const char *arch,
 		    const char *variant, const char *name);
 void run_fixtures(struct report *rep, const char *dir);

@@ -30,9 +30,31 @@ bool file_exists(const char *path)
 	return !stat(path, &st);
 }
 
+/*
+ * The reports of a console that count against the scenario: not those of
+ * tests/known-issues.tbl, and with races (make races) not the KCSAN ones,
+ * which are judged against the base.  Those left out go into diag.
+ */
+void console_titles(const char *arch, const struct scenario *sc, bool races,
+		    const struct titles *all, struct titles *out, char *diag, size_t len)
+{
+	for (int i = 0; i < all->n; i++) {
+		size_t w = strlen(diag);
+
+		if (known_issue(arch, sc->name, all->t[i], all->site[i])) {
+			snprintf(diag + w, len - w, " known_issue=\"%s\"", all->t[i]);
+			continue;
+		}
+		if (races && !strncmp(all->t[i], "KCSAN: ", 7)) {
+			snprintf(diag + w, len - w, " race=\"%s\"", all->t[i]);
+			continue;
+		}
+		titles_add(out, all->t[i]);
+	}
+}
+
 /* The console must show exactly the reports the scenario expects. */
-static bool same_reports(const struct scenario *sc, const struct titles *got,
-			 char *why, size_t len)
+bool same_reports(const struct scenario *sc, const struct titles *got, char *why, size_t len)
 {
 	bool same = got->n == sc->nexpect;
 	size_t w;
@@ -129,6 +151,21 @@ static int count_in_file(const char *path, const char *text)
 	return n;
 }
 
+/* What rig rescan needs to judge the directory again. */
+static void write_meta(const char *dir, const char *arch, const char *scenario,
+		       const char *variant)
+{
+	char path[800];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	fprintf(f, "arch=%s\nscenario=%s\nvariant=%s\n", arch, scenario, variant);
+	fclose(f);
+}
+
 /* Boot, run every step, stop, judge; the result goes into the report. */
 void run_scenario(struct report *rep, const struct opts *o, const struct arch *arch,
 		  const struct scenario *sc)
@@ -141,7 +178,7 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 	struct boot b = { .arch = arch, .sc = sc, .kernel = kernel, .initrd = initrd, .dir = dir };
 	double t0 = now(), ts, deadline = now() + sc->timeout;
 	bool passed = false;
-	int i, boot_timeout = 240;
+	int i, boot_timeout = 240, lockdep, all_n;
 
 	snprintf(name, sizeof(name), "%s/%s", arch->name, sc->name);
 	snprintf(kernel, sizeof(kernel), "%s/kernels/%s/%s/image",
@@ -149,6 +186,7 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 	snprintf(initrd, sizeof(initrd), "%s/initramfs/%s.cpio", o->build, arch->name);
 	snprintf(dir, sizeof(dir), "%s/%s-%s", rep->dir, arch->name, sc->name);
 	mkdir(dir, 0755);
+	write_meta(dir, arch->name, sc->path, o->variant);
 	if (!file_exists(kernel) || !file_exists(initrd)) {
 		report_add(rep, name, false, 0, "kernel or initramfs missing (run 'make kernels')",
 			   kernel, NULL);
@@ -208,26 +246,18 @@ out:
 		vm_console_tail(&vm, stderr, 25);
 		fprintf(stderr, "---\n");
 	}
+	lockdep = vm.pid > 0 ? run_lockdep_state(&r) : -1;
 	vm_stop(&vm);
 	snprintf(line, sizeof(line), "%s/console.log", dir);
 	scan_file(line, &all);
 	if (o->record)
 		record_fixture(line, o->record, arch->name, o->variant, sc->name);
 	counts_diag(&r.counts, diag, sizeof(diag));
-	for (i = 0; i < all.n; i++) {
-		size_t len = strlen(diag);
-
-		if (known_issue(arch->name, sc->name, all.t[i], all.site[i])) {
-			snprintf(diag + len, sizeof(diag) - len, " known_issue=\"%s\"", all.t[i]);
-			continue;
-		}
-		/* make races judges data races against the base, not here */
-		if (o->races && !strncmp(all.t[i], "KCSAN: ", 7)) {
-			snprintf(diag + len, sizeof(diag) - len, " race=\"%s\"", all.t[i]);
-			continue;
-		}
-		titles_add(&titles, all.t[i]);
-	}
+	/* what the run proved: lockdep still checking at the end, reports seen */
+	snprintf(diag + strlen(diag), sizeof(diag) - strlen(diag), " lockdep_end=%s reports=%d",
+		 lockdep > 0 ? "on" : lockdep ? "unknown" : "off", all.n);
+	console_titles(arch->name, sc, o->races, &all, &titles, diag, sizeof(diag));
+	all_n = all.n;
 	titles_free(&all);
 	if (sc->nexpect) {
 		if (passed && !same_reports(sc, &titles, r.why, sizeof(r.why)))
@@ -283,9 +313,13 @@ out:
 	for (i = 0; i < sc->nkunit; i++)
 		report_kunit(rep, arch->name, sc->kunit[i], line,
 			     option_set(kernel, sc->kunit_opt[i]) ? NULL : sc->kunit_opt[i]);
-	if (o->human)
+	if (o->human) {
+		printf("  proved: lockdep %s at the end; %d report(s) on the console%s\n",
+		       lockdep > 0 ? "on" : lockdep ? "state unknown (guest gone)" : "OFF",
+		       all_n, all_n ? ", see console.log" : "");
 		printf("  verdict: %s%s%s\n", passed ? "PASS" : "FAIL", passed ? "" : ": ",
 		       passed ? "" : r.why);
+	}
 	titles_free(&titles);
 	if (stop_requested() && !rep->spool) {
 		report_close(rep);

@@ -974,6 +974,18 @@ int step_run(struct run *r, const struct step *s)
 	return fail(r, "internal: unknown verb");
 }
 
+/* lockdep at the end, whatever happened: 1 on, 0 off, -1 the guest cannot say. */
+int run_lockdep_state(struct run *r)
+{
+	char reply[256];
+	long v;
+
+	if (r->vm->dead || agent_cmd(r->vm, reply, sizeof(reply), 10, "lockdep") < 0)
+		return -1;
+	v = agent_field(reply, "debug_locks");
+	return v < 0 ? -1 : v == 1;
+}
+
 /* After the last step: lockdep must still be on. */
 int run_final_checks(struct run *r)
 {
