@@ -30,6 +30,14 @@ RIG := $(B)/bin/rig
 SCENARIOS := $(sort $(wildcard scenarios/*.scn))
 PROVOKE ?= $(sort $(wildcard tests/provoke/$(VARIANT)/*.scn))
 
+# KSRC=/path/to/linux: build and test that tree as it is (variant "own"),
+# with the rig's fragments and KCONFIG=extra.config if given.
+ifneq ($(KSRC),)
+override VARIANT := own
+export KSRC
+endif
+export KCONFIG
+
 DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc python3-ply python3-git \
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross linux-source-6.12

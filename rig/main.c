@@ -227,15 +227,23 @@ static bool name_taken(const struct scenario *sc, int nsc, const char *name, con
 
 static void print_header(const struct opts *o)
 {
-	char path[600];
+	char path[600], *tree;
 	int i, n;
 
 	for (i = 0; i < o->narches; i++) {
 		snprintf(path, sizeof(path), "%s/kernels/%s/%s/series.txt", o->build, o->variant,
 			 o->arches[i]);
 		n = count_lines(path);
-		printf("# %s: base %s, series '%s' with %d patch(es)\n", o->arches[i],
-		       base_version, o->variant, n);
+		snprintf(path, sizeof(path), "%s/kernels/%s/%s/tree", o->build, o->variant,
+			 o->arches[i]);
+		tree = slurp_line(path);
+		if (tree)
+			printf("# %s: own tree %s (KSRC), judged as if it had the whole series\n",
+			       o->arches[i], tree);
+		else
+			printf("# %s: base %s, series '%s' with %d patch(es)\n", o->arches[i],
+			       base_version, o->variant, n);
+		free(tree);
 	}
 	if (strstr(base_version, "WANTED"))
 		printf("# WARNING: the base is not the pinned version\n");

@@ -14,6 +14,12 @@ arch=${1:?arch}
 variant=${2:-main}
 src=build/src
 obj=build/obj/$arch
+# KSRC=/path/to/linux: that tree as it is (variant "own"), no series
+if [ -n "${KSRC:-}" ]; then
+	variant=own
+	src=$(cd "$KSRC" 2>/dev/null && pwd) || { echo "kernel: KSRC=$KSRC: no such directory" >&2; exit 1; }
+	obj=build/obj-own/$arch
+fi
 out=build/kernels/$variant/$arch
 
 die() { echo "kernel: $arch: $*" >&2; exit 1; }
@@ -30,6 +36,10 @@ for f in $($rig arch "$arch" config | tr , ' '); do
 	fragments="$fragments configs/$f.config"
 done
 fragments="$fragments configs/series.config"
+if [ -n "${KCONFIG:-}" ]; then
+	[ -f "$KCONFIG" ] || die "KCONFIG=$KCONFIG: no such file"
+	fragments="$fragments $KCONFIG"
+fi
 [ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null && die "${cross}gcc not found (run 'make deps')"
 
 # One build at a time: the tree is checked out per variant.
@@ -40,11 +50,28 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-scripts/series.sh apply "$variant"
+if [ -n "${KSRC:-}" ]; then
+	[ -f "$src/Makefile" ] && [ -f "$src/mm/memory_hotplug.c" ] ||
+		die "KSRC=$src is not a Linux tree with memory hotplug (no mm/memory_hotplug.c)"
+	# the tree's state: its commit and uncommitted changes, else file times
+	tree_state() {
+		if git -C "$src" rev-parse HEAD >/dev/null 2>&1; then
+			git -C "$src" rev-parse HEAD
+			git -C "$src" diff HEAD | sha256sum
+		else
+			find "$src" -name '*.[chS]' -newer "$src/Makefile" -printf '%p %T@\n' | sort | sha256sum
+		fi
+	}
+	stamp=$(git -C "$src" log -1 --format=%cd 2>/dev/null || echo "Thu Jan 1 00:00:00 1970")
+else
+	scripts/series.sh apply "$variant"
+	tree_state() { git -C "$src" rev-parse HEAD; }
+	stamp=$(git -C "$src" log -1 --format=%cd base)
+fi
 
 # Only what reaches the image counts: comments in the fragments and the
 # QEMU columns of the arch row do not.
-inputs=$( { git -C "$src" rev-parse HEAD
+inputs=$( { tree_state
 	    awk '/^# CONFIG_/ || (!/^#/ && NF)' $fragments configs/symbols.tbl
 	    echo "$karch $cross $image"; } | sha256sum | cut -c1-16)
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && [ -f "$out/image" ]; then
@@ -57,7 +84,7 @@ export CCACHE_BASEDIR=/
 export CCACHE_NOHASHDIR=1
 export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 export CCACHE_MAXSIZE=10G
-export KBUILD_BUILD_TIMESTAMP="$(git -C "$src" log -1 --format=%cd base)"
+export KBUILD_BUILD_TIMESTAMP="$stamp"
 export KBUILD_BUILD_USER=rig KBUILD_BUILD_HOST=rig
 
 kmake() {
@@ -139,7 +166,17 @@ if grep -q '^CONFIG_DEBUG_INFO=y' "$obj/.config"; then
 	cp "$obj/vmlinux" "$out/vmlinux"
 fi
 cp "$obj/usr/gen_init_cpio" "$out/" 2>/dev/null || true
-git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+if [ -n "${KSRC:-}" ]; then
+	# an own tree is judged as complete: every result must pass, none is
+	# excused by tests/fixed-by.tbl as lacking a patch of the series
+	for p in $(sed -e 's/#.*//' patches/series); do
+		awk '/^Subject:/ { s = $0; while ((getline l) > 0 && l ~ /^[ \t]/) s = s l; print s; exit }' \
+			"patches/$p" | sed -e 's/^Subject: *\(\[[^]]*\] *\)*//' -e 's/^/own /'
+	done >"$out/series.txt"
+	echo "$src $(git -C "$src" describe --always --dirty 2>/dev/null || echo '(not git)')" >"$out/tree"
+else
+	git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+fi
 # what this configuration compiled, for the series' build coverage
 ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
 echo "$inputs" >"$out/inputs"
