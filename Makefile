@@ -47,7 +47,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -93,11 +93,14 @@ selftests: base rig
 	@for a in $(ARCH); do scripts/selftests.sh $$a || exit 1; done
 
 # The initramfs is made with the kernel's own gen_init_cpio: the agent as
-# /init and the kselftests in /selftests.  Always remade (it takes
+# /init, the kselftests in /selftests, busybox for make shell.  Always remade (it takes
 # milliseconds): the selftests have no make-visible prerequisites.
 $(B)/initramfs/%.cpio: $(B)/agent/%/init guest/initramfs.list FORCE | kernels selftests
 	@mkdir -p $(dir $@)
-	@{ sed 's|@AGENT@|$(abspath $<)|' guest/initramfs.list; \
+	@scripts/busybox.sh $*
+	@{ sed -e 's|@AGENT@|$(abspath $<)|' \
+		-e "s|@BUSYBOX@|$(abspath $(B))/busybox/$$($(RIG) arch $* debarch)/bin/busybox|" \
+		guest/initramfs.list; \
 	  for f in $$(find $(B)/selftests/$* -maxdepth 1 -type f -perm -u+x | sort); do \
 		echo "file /selftests/$${f##*/} $(abspath .)/$$f 0755 0 0"; \
 	  done; } >$@.list
@@ -133,6 +136,12 @@ slow: rig
 # docs/races.md has the latest results.
 races: rig
 	@scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+# An interactive shell on the patched kernel (docs/shell.md); from a second
+# terminal, build/bin/rig ctl plugs memory and CPUs into it.
+shell: rig
+	@$(MAKE) --no-print-directory kernels initramfs ARCH="$(RUN_ARCH)" VARIANT=$(VARIANT)
+	@$(RIG) shell --arch $(RUN_ARCH) --variant $(VARIANT)
 
 # Seeded hotplug torture (docs/torture.md): the torture scenarios of ARCH
 # (x86_64 ppc64le by default) with other seeds, more operations or for a

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -694,6 +695,84 @@ static int cmd_lockdep(char **argv, int argc)
 	return 0;
 }
 
+/* Before a poweroff the host cannot ask for: lockdep's state, on the console. */
+static void log_lockdep(void)
+{
+	char buf[8192], msg[64];
+	char *p = NULL;
+
+	if (read_file("/proc/lockdep_stats", buf, sizeof(buf)) >= 0)
+		p = strstr(buf, "debug_locks:");
+	snprintf(msg, sizeof(msg), "rig: powering off: debug_locks=%ld\n",
+		 p ? strtol(p + strlen("debug_locks:"), NULL, 10) : -1L);
+	log_kmsg(msg);
+}
+
+/* busybox poweroff, halt and reboot signal init: the guest powers off */
+static void on_poweroff_signal(int sig)
+{
+	(void)sig;
+	log_lockdep();
+	sync();
+	reboot(RB_POWER_OFF);
+}
+
+/*
+ * shell TTY: an interactive busybox shell on the console device TTY (its
+ * controlling terminal), next to the agent, which goes on serving the
+ * channel.  When the shell ends (exit, Ctrl-D) the guest powers off.
+ */
+static int cmd_shell(char **argv, int argc)
+{
+	char dev[64];
+	pid_t pid;
+	int fd;
+
+	if (argc != 2 || strchr(argv[1], '/'))
+		return fail(EINVAL, "usage: shell TTY (ttyS0, hvc0)");
+	snprintf(dev, sizeof(dev), "/dev/%s", argv[1]);
+	if (access(dev, R_OK | W_OK))
+		return fail(errno, dev);
+	if (access("/bin/busybox", X_OK))
+		return fail(errno, "/bin/busybox");
+	pid = fork();
+	if (pid < 0)
+		return fail(errno, "fork");
+	if (pid) {
+		add("OK pid=%d", pid);
+		return 0;
+	}
+	/* the watcher: a session of its own, the shell as its child */
+	setsid();
+	fd = open(dev, O_RDWR);
+	if (fd < 0 || ioctl(fd, TIOCSCTTY, 1))
+		_exit(1);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	if (fork() == 0) {
+		pid = fork();
+		if (pid == 0)
+			execl("/bin/busybox", "busybox", "--install", "-s", "/bin", (char *)NULL);
+		waitpid(pid, NULL, 0);
+		setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+		setenv("HOME", "/", 1);
+		setenv("PS1", "guest# ", 1);
+		setenv("TERM", "vt100", 1);
+		execl("/bin/busybox", "sh", (char *)NULL);
+		_exit(127);
+	}
+	wait(NULL);
+	printf("\r\nrig: the shell ended: powering off\r\n");
+	fflush(stdout);
+	log_lockdep();
+	sync();
+	reboot(RB_POWER_OFF);
+	_exit(0);
+}
+
 static int cmd_poweroff(char **argv, int argc)
 {
 	(void)argv;
@@ -721,6 +800,7 @@ static const struct command {
 	{ "release", cmd_release },
 	{ "run", cmd_run },
 	{ "set", cmd_set },
+	{ "shell", cmd_shell },
 	{ "stop", cmd_stop },
 	{ "write", cmd_write },
 };
@@ -826,6 +906,9 @@ int main(void)
 
 	setup();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_poweroff_signal);	/* busybox halt */
+	signal(SIGUSR2, on_poweroff_signal);	/* busybox poweroff */
+	signal(SIGTERM, on_poweroff_signal);	/* busybox reboot */
 	loops = mmap(NULL, MAX_LOOPS * sizeof(*loops), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (loops == MAP_FAILED) {

@@ -28,6 +28,7 @@ static const struct {
 	{ "accel", OFF(accel), LEN(accel) },
 	{ "sysrq", OFF(sysrq), LEN(sysrq) },
 	{ "config", OFF(config), LEN(config) },
+	{ "debarch", OFF(debarch), LEN(debarch) },
 #undef OFF
 #undef LEN
 };

@@ -65,6 +65,9 @@ static void usage(void)
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig rescan RESULTS-DIR...\n"
+		"       rig shell [--arch A] [--variant V] [MACHINE.scn]\n"
+		"       rig ctl [--arch A] plug dimm SIZE [node N] | unplug dimm ID |\n"
+		"                      virtio-mem ID SIZE | cpu add | cpu del | status | scan\n"
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig arch NAME COLUMN\n"
@@ -180,6 +183,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			usage();
 		}
 	}
+	o->arch_given = o->narches > 0;
 	if (!o->narches)
 		o->arches[o->narches++] = "x86_64";
 }
@@ -214,6 +218,29 @@ static void load_all(int n, char **paths, struct scenario *sc)
 	}
 	if (bad)
 		die("%d scenario file(s) rejected; nothing was run", bad);
+}
+
+/* The machine of rig shell: the file of scenarios/shell/ whose arches has ARCH. */
+static bool shell_machine(const char *arch, char *path, size_t len)
+{
+	struct scenario sc;
+	struct dirent *de;
+	char err[512];
+	bool found = false;
+	DIR *d = opendir("scenarios/shell");
+
+	while (d && !found && (de = readdir(d))) {
+		if (!strstr(de->d_name, ".scn"))
+			continue;
+		snprintf(path, len, "scenarios/shell/%s", de->d_name);
+		if (scenario_load(path, &sc, err, sizeof(err)))
+			die("%s", err);
+		found = scenario_for_arch(&sc, arch);
+		scenario_free(&sc);
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 /* Does a scenario named NAME apply to ARCH? */
@@ -291,6 +318,20 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (!strcmp(cmd, "shell")) {
+		char machine[300];
+
+		if (arch_load("arches.tbl", o.arches[0], &arch))
+			die("unknown architecture '%s' (see arches.tbl)", o.arches[0]);
+		if (argc > 1)
+			usage();
+		if (!argc && !shell_machine(o.arches[0], machine, sizeof(machine)))
+			die("no machine in scenarios/shell/ is for %s (%s)", o.arches[0],
+			    "give one: rig shell --arch ARCH FILE.scn");
+		return shell_main(&o, argc ? argv[0] : machine);
+	}
+	if (!strcmp(cmd, "ctl"))
+		return ctl_main(&o, o.arch_given, argc, argv);
 	if (!strcmp(cmd, "rescan")) {
 		if (argc < 1)
 			usage();

@@ -50,6 +50,7 @@ struct arch {
 	char accel[64];
 	char sysrq[16];		/* how the console takes a SysRq: break, ctrl-o */
 	char config[128];	/* configs/NAME.config fragments, comma-separated */
+	char debarch[16];	/* Debian's name: the guest's busybox-static */
 };
 
 int arch_load(const char *table, const char *name, struct arch *out);
@@ -229,6 +230,7 @@ struct vm {
 	char guest[128];
 	unsigned long block_size;
 	bool dead;
+	bool echo;			/* console output to stdout too (rig shell) */
 };
 
 struct boot {
@@ -394,6 +396,7 @@ struct opts {
 	const char *seeds;		/* torture: seeds instead of the scenario's */
 	int ops;			/* ... operations per seed (0: the scenario's) */
 	int duration;			/* ... seconds, then stop generating (0: none) */
+	bool arch_given;		/* --arch was on the command line */
 };
 
 extern const char *base_version;
@@ -406,6 +409,10 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 void console_titles(const char *arch, const struct scenario *sc, bool races,
 		    const struct titles *all, struct titles *out, char *diag, size_t len);
 bool same_reports(const struct scenario *sc, const struct titles *got, char *why, size_t len);
+
+/* shell.c: rig shell, rig ctl */
+int shell_main(const struct opts *o, const char *machine);
+int ctl_main(const struct opts *o, bool arch_given, int argc, char **argv);
 
 /* rescan.c: rig rescan RESULTS-DIR... */
 int rescan_dir(const char *dir);

@@ -301,6 +301,8 @@ static void console_data(struct vm *vm, const char *buf, size_t n)
 	size_t keep;
 
 	fwrite(buf, 1, n, vm->console_log);
+	if (vm->echo && write(STDOUT_FILENO, buf, n) < 0)
+		vm->echo = false;
 	if (vm->con_all_len + n + 1 > vm->con_all_cap) {
 		vm->con_all_cap = (vm->con_all_len + n + 1) * 2;
 		vm->con_all = realloc(vm->con_all, vm->con_all_cap);
