@@ -119,6 +119,7 @@ check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS)
+	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT))
 
 # The scenario/row pairs too slow for make check (slow_on in a scenario):
 # KSM and the readers on the KASAN kernel.  docs/slow.md has the latest
