@@ -65,7 +65,8 @@ if [ -n "${KSRC:-}" ]; then
 	stamp=$(git -C "$src" log -1 --format=%cd 2>/dev/null || echo "Thu Jan 1 00:00:00 1970")
 else
 	scripts/series.sh apply "$variant"
-	tree_state() { git -C "$src" rev-parse HEAD; }
+	# the content, not the commit: a fresh clone makes other commit ids
+	tree_state() { git -C "$src" rev-parse 'HEAD^{tree}'; }
 	stamp=$(git -C "$src" log -1 --format=%cd base)
 fi
 
@@ -76,6 +77,24 @@ inputs=$( { tree_state
 	    echo "$karch $cross $image"; } | sha256sum | cut -c1-16)
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && [ -f "$out/image" ]; then
 	echo "kernel: $arch/$variant is up to date"
+	exit 0
+fi
+
+# Built kernels by their inputs (with the compiler), in $HOME like ccache:
+# another clone with the same tree, fragments and arch row reuses them.
+kcache=${RIG_KERNEL_CACHE:-$HOME/.cache/rig-kernels}/$(
+	{ echo "$inputs"; "${cross}gcc" --version | head -1; } | sha256sum | cut -c1-16)
+series_txt() {
+	git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+}
+if [ -z "${KSRC:-}" ] && [ -f "$kcache/complete" ]; then
+	mkdir -p "$out"
+	rm -f "$out/vmlinux"
+	cp -pr "$kcache/." "$out/"
+	rm -f "$out/complete"
+	series_txt
+	echo "$inputs" >"$out/inputs"
+	echo "kernel: $arch/$variant: from the kernel cache ($kcache)"
 	exit 0
 fi
 
@@ -175,9 +194,21 @@ if [ -n "${KSRC:-}" ]; then
 	done >"$out/series.txt"
 	echo "$src $(git -C "$src" describe --always --dirty 2>/dev/null || echo '(not git)')" >"$out/tree"
 else
-	git -C "$src" log --oneline base..HEAD >"$out/series.txt"
+	series_txt
 fi
 # what this configuration compiled, for the series' build coverage
 ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
 echo "$inputs" >"$out/inputs"
+if [ -z "${KSRC:-}" ]; then
+	# keep the 16 most recent kernels
+	rm -rf "$kcache.tmp"
+	mkdir -p "$kcache.tmp"
+	for f in image System.map .config vmlinux gen_init_cpio objects.txt; do
+		[ -f "$out/$f" ] && cp -p "$out/$f" "$kcache.tmp/"
+	done
+	touch "$kcache.tmp/complete"
+	rm -rf "$kcache"
+	mv "$kcache.tmp" "$kcache"
+	ls -1dt "${kcache%/*}"/*/ 2>/dev/null | tail -n +17 | xargs -r rm -rf
+fi
 echo "kernel: $arch/$variant: built in $(( $(date +%s) - start )) s"
