@@ -117,9 +117,13 @@ run: rig
 
 check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
-	@$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
-		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS)
-	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT))
+	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT) >$(B)/shell-check.tap 2>&1 &) \
+	$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
+		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \
+	$(if $(filter x86_64,$(ARCH)),wait; cat $(B)/shell-check.tap; \
+		grep -q '^not ok' $(B)/shell-check.tap && rc=1; \
+		grep -q '^1\.\.' $(B)/shell-check.tap || rc=1;) \
+	exit $$rc
 
 # The scenario/row pairs too slow for make check (slow_on in a scenario):
 # KSM and the readers on the KASAN kernel.  docs/slow.md has the latest
