@@ -243,11 +243,15 @@ static bool shell_machine(const char *arch, char *path, size_t len)
 	return found;
 }
 
-/* Does a scenario named NAME apply to ARCH? */
-static bool name_taken(const struct scenario *sc, int nsc, const char *name, const char *arch)
+/*
+ * Is scenario J's name (not for ARCH) reported by another file: one that
+ * is for ARCH, or an earlier one that is skipped there too?
+ */
+static bool name_taken(const struct scenario *sc, int nsc, int j, const char *arch)
 {
 	for (int i = 0; i < nsc; i++)
-		if (!strcmp(sc[i].name, name) && scenario_for_arch(&sc[i], arch))
+		if (i != j && !strcmp(sc[i].name, sc[j].name) &&
+		    (scenario_for_arch(&sc[i], arch) || i < j))
 			return true;
 	return false;
 }
@@ -409,7 +413,7 @@ int main(int argc, char **argv)
 			if (!scenario_for_arch(&sc[j], arch.name)) {
 				jb->skip = "not for this architecture";
 				/* a file of that name is (torture.scn, torture-pseries.scn) */
-				if (name_taken(sc, nsc, sc[j].name, arch.name))
+				if (name_taken(sc, nsc, j, arch.name))
 					njobs--;
 				continue;
 			}
