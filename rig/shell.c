@@ -167,7 +167,7 @@ static void agent_out(struct shell *sh, const char *label, const char *fmt, cons
 static void status(struct shell *sh)
 {
 	struct json_object *devs = qmp_cmd(sh->r.vm, "query-memory-devices", NULL, 10);
-	char reply[65536], *p, *save = NULL, state[16] = "", path[96];
+	char reply[65536], *p, *save = NULL, state[16] = "";
 	long id, start = -1, prev = -1;
 	size_t i;
 
@@ -221,10 +221,8 @@ static void status(struct shell *sh)
 		}
 		out(sh, "\n");
 	}
-	snprintf(path, sizeof(path), "%s", "/sys/devices/system/cpu/present");
-	agent_out(sh, "cpus present", "read %s", path);
-	snprintf(path, sizeof(path), "%s", "/sys/devices/system/cpu/online");
-	agent_out(sh, "cpus online", "read %s", path);
+	agent_out(sh, "cpus present", "read %s", "/sys/devices/system/cpu/present");
+	agent_out(sh, "cpus online", "read %s", "/sys/devices/system/cpu/online");
 	agent_out(sh, "memory", "%s", "meminfo");
 	agent_out(sh, "nodes", "read %s", "/sys/devices/system/node/has_memory");
 	agent_out(sh, "lockdep", "%s", "lockdep");

@@ -282,7 +282,6 @@ static int pick_cpu(struct torture *t, bool loop_ok)
 static bool possible(const struct torture *t, enum op op)
 {
 	const struct model *m = &t->m;
-	int slots = t->sc->slots < MAX_DEVICES ? t->sc->slots : MAX_DEVICES;
 
 	if (!(t->sc->torture_kinds & ops[op].kind))
 		return false;
@@ -320,7 +319,6 @@ static bool possible(const struct torture *t, enum op op)
 	case O_NR:
 		break;
 	}
-	(void)slots;
 	return false;
 }
 
