@@ -11,7 +11,7 @@ note=build/base-version
 
 installed() {
 	dpkg-query -W -f='${Status} ${Version}\n' "$pkg" 2>/dev/null |
-		awk '$3 == "installed" { print $4 }'
+		awk '$3 == "installed" { print $4 }' || true
 }
 
 have=$(installed)
