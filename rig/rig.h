@@ -76,6 +76,8 @@ enum verb {
 	V_RELEASE,
 	V_CPU_ADD,
 	V_CPU_DEL,
+	V_NVDIMM_ADD,
+	V_DAX,
 	V_WAIT_ONLINE,
 	V_EXPECT_BLOCKS,
 	V_NR_VERBS
@@ -120,6 +122,9 @@ struct scenario {
 	int slots;
 	struct vmem_dev vmem[MAX_DEVICES];
 	int nvmem;
+	struct vmem_dev nvdimm[MAX_DEVICES];	/* cold-plugged NVDIMMs */
+	int nnvdimm;
+	char *machine;			/* options added to the row's machine */
 	struct numa_node numa[MAX_DEVICES];	/* none: one node, QEMU's default */
 	int nnuma;
 	struct counter counters[MAX_DEVICES];
@@ -277,6 +282,10 @@ struct counts {
 	unsigned long long vmem_plugged;
 	unsigned long long vmem_unplugged;
 	long checks;
+	long dax_mapped;		/* device-dax bound: memremap_pages() */
+	long dax_unmapped;
+	long kmem_added;		/* dax kmem bound: add_memory_driver_managed() */
+	long kmem_removed;
 	char loops[256];		/* "loop_ID=N ..." of stopped loops */
 };
 

@@ -21,6 +21,13 @@ static void counts_diag(const struct counts *c, char *buf, size_t len)
 		 c->blocks_onlined, c->blocks_offlined, c->dimms_added, c->dimms_removed,
 		 c->cpus_added, c->cpus_removed, c->vmem_plugged >> 20, c->vmem_unplugged >> 20,
 		 c->checks, c->loops);
+	if (c->dax_mapped || c->kmem_added) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len > n ? len - n : 0,
+			 " dax_mapped=%ld dax_unmapped=%ld kmem_added=%ld kmem_removed=%ld",
+			 c->dax_mapped, c->dax_unmapped, c->kmem_added, c->kmem_removed);
+	}
 }
 
 bool file_exists(const char *path)

@@ -21,7 +21,8 @@
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario), b = a block
- * state (online, offline).
+ * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
+ * kmem, none).
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -50,6 +51,8 @@ static const struct verb_def {
 	[V_RELEASE] = { "release", "n", "release ID" },
 	[V_CPU_ADD] = { "cpu_add", "n", "cpu_add ID" },
 	[V_CPU_DEL] = { "cpu_del", "n", "cpu_del ID" },
+	[V_NVDIMM_ADD] = { "nvdimm_add", "nz", "nvdimm_add ID SIZE" },
+	[V_DAX] = { "dax", "nm", "dax ID devdax|kmem|none" },
 };
 
 static const char *const online_types[] = {
@@ -154,6 +157,10 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 'b':
 		if (strcmp(a, "online") && strcmp(a, "offline"))
 			return perr(p, "%s: '%s' is not a block state (online, offline)", verb, a);
+		return 0;
+	case 'm':
+		if (strcmp(a, "devdax") && strcmp(a, "kmem") && strcmp(a, "none"))
+			return perr(p, "%s: '%s' is not devdax, kmem or none", verb, a);
 		return 0;
 	case 'a':
 		if (strcmp(a, "partial") && strcmp(a, "settle"))
@@ -387,6 +394,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "%s: '%s' is not a size (like 512M or 8G)", key, val);
 	} else if (!strcmp(key, "cmdline")) {
 		free(sc->cmdline);
+	free(sc->machine);
 		sc->cmdline = xstrdup(val);
 	} else if (!strcmp(key, "virtio_mem")) {
 		struct vmem_dev *d = &sc->vmem[sc->nvmem];
@@ -400,6 +408,24 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "virtio_mem: '%s' is not a size", size);
 		snprintf(d->id, sizeof(d->id), "%s", id);
 		sc->nvmem++;
+	} else if (!strcmp(key, "nvdimm")) {
+		struct vmem_dev *d = &sc->nvdimm[sc->nnvdimm];
+		char *id, *size;
+
+		if (sc->nnvdimm == MAX_DEVICES)
+			return perr(p, "nvdimm: too many devices");
+		if (!two_words(val, words, sizeof(words), &id, &size) || !is_id(id))
+			return perr(p, "nvdimm: want 'ID SIZE', got '%s'", val);
+		if (parse_size(size, &d->size) || !d->size)
+			return perr(p, "nvdimm: '%s' is not a size", size);
+		snprintf(d->id, sizeof(d->id), "%s", id);
+		sc->nnvdimm++;
+	} else if (!strcmp(key, "machine")) {
+		if (!*val || strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789-=,") != strlen(val))
+			return perr(p, "machine: want QEMU machine options like %s, got '%s'",
+				    "'nvdimm=on'", val);
+		free(sc->machine);
+		sc->machine = xstrdup(val);
 	} else if (!strcmp(key, "kunit")) {
 		char *suite, *opt;
 
@@ -441,7 +467,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem count kunit expect_report expect_failure torture torture_ops cmdline timeout");
+			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem nvdimm machine count kunit expect_report expect_failure torture torture_ops cmdline timeout");
 	}
 	return 0;
 }
@@ -548,6 +574,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		return perr(&p, "maxmem must be larger than memory when slots are given");
 	if (sc->nvmem && sc->maxmem <= sc->memory)
 		return perr(&p, "virtio_mem needs maxmem larger than memory");
+	if (sc->nnvdimm && !sc->slots)
+		return perr(&p, "nvdimm needs slots (and maxmem): an NVDIMM takes a memory slot");
 	for (int i = 0; i < sc->nsteps; i++) {
 		const struct step *st = &sc->steps[i];
 

@@ -917,6 +917,221 @@ static int selftest(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * NVDIMMs (ZONE_DEVICE).  QEMU's NVDIMMs have no label area, so each one
+ * is a region with a single namespace, regionN and namespaceN.0, found by
+ * its guest-physical address.  "dax ID devdax" turns the namespace into
+ * device-dax the way ndctl does: the raw namespace leaves nd_pmem, the
+ * region's dax seed claims it (struct pages on the device: mode pmem; a
+ * uuid for the info block it writes at the namespace's start) and
+ * is bound to dax_pmem, which creates daxN.0 on the dax bus; device_dax
+ * binds it (memremap_pages()).  "dax ID kmem" moves daxN.0 to the kmem
+ * driver (memunmap_pages(), then add_memory_driver_managed(): new offline
+ * blocks inside the NVDIMM's range); "dax ID none" unbinds it from either
+ * (memunmap_pages() or remove_memory(), whose blocks must be gone).
+ */
+static int nd_region(struct run *r, const char *id, int *region)
+{
+	unsigned long long addr, size;
+	char path[128], reply[256];
+	int n, rc;
+
+	if (qmp_device_range(r->vm, id, &addr, &size))
+		return vm_fail(r, id);
+	for (n = 0; n < 16; n++) {
+		snprintf(path, sizeof(path), "/sys/bus/nd/devices/region%d/resource", n);
+		rc = agent_cmd(r->vm, reply, sizeof(reply), 10, "read %s", path);
+		if (rc < 0)
+			return vm_fail(r, "guest agent");
+		if (!rc && strtoull(reply, NULL, 0) == addr) {
+			*region = n;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int nvdimm_add(struct run *r, const struct step *s)
+{
+	double deadline = now() + step_timeout(r);
+	struct json_object *a;
+	unsigned long long size;
+	char backend[64];
+	int region;
+
+	parse_size(s->args[1], &size);
+	snprintf(backend, sizeof(backend), "mem-%s", s->args[0]);
+	a = json_object_new_object();
+	json_object_object_add(a, "qom-type", json_object_new_string("memory-backend-ram"));
+	json_object_object_add(a, "id", json_object_new_string(backend));
+	json_object_object_add(a, "size", json_object_new_uint64(size));
+	if (qmp_do(r, "object-add", a))
+		return -1;
+	a = json_object_new_object();
+	json_object_object_add(a, "driver", json_object_new_string("nvdimm"));
+	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
+	json_object_object_add(a, "memdev", json_object_new_string(backend));
+	if (qmp_do(r, "device_add", a))
+		return -1;
+	while (nd_region(r, s->args[0], &region)) {
+		if (r->why[0])
+			return -1;
+		if (now() > deadline)
+			return hung(r, "%s: no NVDIMM region at its address after %d s",
+				    s->args[0], step_timeout(r));
+		if (vm_pump(r->vm, 200))
+			return vm_fail(r, "waiting for the NVDIMM region");
+	}
+	say(r, "  %s: region%d\n", s->args[0], region);
+	return 0;
+}
+
+/* Which dax driver has daxN.0: "device_dax", "kmem", or "" (none; absent). */
+static int dax_driver(struct run *r, int region, const char **drv)
+{
+	static const char *const drivers[] = { "device_dax", "kmem" };
+	char reply[256];
+	size_t i;
+	int rc;
+
+	*drv = "";
+	for (i = 0; i < 2; i++) {
+		rc = agent_cmd(r->vm, reply, sizeof(reply), 10,
+			       "read /sys/bus/dax/drivers/%s/dax%d.0/size", drivers[i], region);
+		if (rc < 0)
+			return vm_fail(r, "guest agent");
+		if (!rc)
+			*drv = drivers[i];
+	}
+	return 0;
+}
+
+static int guest_write(struct run *r, const char *path, const char *value)
+{
+	char cmd[256], reply[256];
+
+	snprintf(cmd, sizeof(cmd), "write %s %s", path, value);
+	return ok(r, reply, sizeof(reply), "%s", cmd, NULL);
+}
+
+/* The namespace becomes device-dax: daxN.0 exists (bound to device_dax). */
+static int dax_configure(struct run *r, int region)
+{
+	char ns[32], seed[64], path[128], reply[256], uuid[40];
+	int rc;
+
+	snprintf(ns, sizeof(ns), "namespace%d.0", region);
+	rc = agent_cmd(r->vm, reply, sizeof(reply), 10,
+		       "write /sys/bus/nd/drivers/nd_pmem/unbind %s", ns);
+	if (rc < 0)
+		return vm_fail(r, "guest agent");
+	if (rc > 0 && strncmp(reply, "ENODEV ", 7))
+		return fail(r, "guest: %s", reply);
+	snprintf(path, sizeof(path), "/sys/bus/nd/devices/region%d/dax_seed", region);
+	if (ok(r, reply, sizeof(reply), "read %s", path, NULL))
+		return -1;
+	if (!*reply)
+		return fail(r, "region%d has no dax seed", region);
+	snprintf(seed, sizeof(seed), "%s", reply);
+	snprintf(path, sizeof(path), "/sys/bus/nd/devices/%s/mode", seed);
+	if (guest_write(r, path, "pmem"))
+		return -1;
+	/* the info block written at the start of the namespace needs a uuid */
+	snprintf(path, sizeof(path), "/sys/bus/nd/devices/%s/uuid", seed);
+	snprintf(uuid, sizeof(uuid), "6d656d68-7000-4000-8000-%012x", region);
+	if (guest_write(r, path, uuid))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/nd/devices/%s/namespace", seed);
+	if (guest_write(r, path, ns) || guest_write(r, "/sys/bus/nd/drivers/dax_pmem/bind", seed))
+		return -1;
+	say(r, "  region%d: %s holds %s as device-dax\n", region, seed, ns);
+	return 0;
+}
+
+static int dax_use(struct run *r, const struct step *s)
+{
+	const char *want = s->args[1], *drv, *target;
+	unsigned long long start, size;
+	char dev[32], path[128], reply[256];
+	unsigned long bs = r->vm->block_size;
+	long first, count, present, kfirst, kcount;
+	bool configured = false;
+	int region;
+
+	target = !strcmp(want, "devdax") ? "device_dax" : !strcmp(want, "kmem") ? "kmem" : "";
+	if (nd_region(r, s->args[0], &region))
+		return r->why[0] ? -1 : fail(r, "%s: no NVDIMM region in the guest", s->args[0]);
+	if (device_blocks(r, s->args[0], &first, &count))
+		return -1;
+	snprintf(dev, sizeof(dev), "dax%d.0", region);
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/size", dev);
+	if (agent_cmd(r->vm, reply, sizeof(reply), 10, "read %s", path) > 0) {
+		if (!*target)
+			return fail(r, "%s: not device-dax: nothing to unbind", s->args[0]);
+		if (dax_configure(r, region))
+			return -1;
+		configured = true;
+	}
+	if (dax_driver(r, region, &drv))
+		return -1;
+	if (!configured && !strcmp(drv, target))
+		return fail(r, "%s: %s is already %s: the step would change nothing", s->args[0],
+			    dev, want);
+	if (*drv && strcmp(drv, target)) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind", drv);
+		if (guest_write(r, path, dev))
+			return -1;
+		if (!strcmp(drv, "kmem")) {
+			if (count_blocks(r, first, count, &present, NULL))
+				return -1;
+			if (present)
+				return fail(r, "%s: kmem let go of %s but %ld of its %s",
+					    s->args[0], dev, present,
+					    "blocks are still there (remove_memory() failed)");
+			r->counts.kmem_removed++;
+		} else {
+			r->counts.dax_unmapped++;
+		}
+	}
+	if (!strcmp(want, "devdax") && strcmp(drv, target)) {
+		if (guest_write(r, "/sys/bus/dax/drivers/device_dax/bind", dev))
+			return -1;
+	} else if (!strcmp(want, "kmem")) {
+		if (guest_write(r, "/sys/bus/dax/drivers/kmem/new_id", dev))
+			return -1;
+	}
+	if (dax_driver(r, region, &drv))
+		return -1;
+	if (strcmp(drv, target))
+		return fail(r, "%s: %s is bound to '%s', want %s", s->args[0], dev,
+			    *drv ? drv : "no driver", want);
+	if (!strcmp(want, "devdax")) {
+		r->counts.dax_mapped++;
+	} else if (!strcmp(want, "kmem")) {
+		/* kmem hotplugs the part of the dax range that fills whole blocks */
+		snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/resource", dev);
+		if (ok(r, reply, sizeof(reply), "read %s", path, NULL))
+			return -1;
+		start = strtoull(reply, NULL, 0);
+		snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/size", dev);
+		if (ok(r, reply, sizeof(reply), "read %s", path, NULL))
+			return -1;
+		size = strtoull(reply, NULL, 0);
+		kfirst = (start + bs - 1) / bs;
+		kcount = (long)((start + size) / bs) - kfirst;
+		if (kcount <= 0)
+			return fail(r, "%s: %s (%llu bytes) holds no whole memory block",
+				    s->args[0], dev, size);
+		if (wait_blocks(r, first, count, kcount, step_timeout(r)))
+			return -1;
+		r->counts.kmem_added++;
+		say(r, "  %s: kmem added %ld blocks (memory%ld..memory%ld)\n", s->args[0], kcount,
+		    kfirst, kfirst + kcount - 1);
+	}
+	r->counts.checks++;
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -968,6 +1183,10 @@ int step_run(struct run *r, const struct step *s)
 		return cpu_add(r, s);
 	case V_CPU_DEL:
 		return cpu_del(r, s);
+	case V_NVDIMM_ADD:
+		return nvdimm_add(r, s);
+	case V_DAX:
+		return dax_use(r, s);
 	case V_NR_VERBS:
 		break;
 	}

@@ -125,7 +125,10 @@ static void build_argv(struct argv *a, const struct boot *b)
 
 	arg(a, "%s", b->arch->qemu);
 	arg(a, "-M");
-	arg(a, "%s", b->arch->machine);
+	if (sc->machine)
+		arg(a, "%s,%s", b->arch->machine, sc->machine);
+	else
+		arg(a, "%s", b->arch->machine);
 	arg(a, "-accel");
 	arg(a, "%s", accel && *accel ? accel : b->arch->accel);
 	arg(a, "-cpu");
@@ -187,6 +190,13 @@ static void build_argv(struct argv *a, const struct boot *b)
 		arg(a, "-device");
 		arg(a, "virtio-mem-pci,id=%s,memdev=mem-%s,requested-size=0",
 		    sc->vmem[i].id, sc->vmem[i].id);
+	}
+	for (i = 0; i < sc->nnvdimm; i++) {
+		fmt_size(sc->nvdimm[i].size, size, sizeof(size));
+		arg(a, "-object");
+		arg(a, "memory-backend-ram,id=mem-%s,size=%s", sc->nvdimm[i].id, size);
+		arg(a, "-device");
+		arg(a, "nvdimm,id=%s,memdev=mem-%s", sc->nvdimm[i].id, sc->nvdimm[i].id);
 	}
 }
 
