@@ -22,7 +22,7 @@
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario), b = a block
  * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
- * kmem, none).
+ * kmem, none), y = a script name (name.sh).
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -53,6 +53,7 @@ static const struct verb_def {
 	[V_CPU_DEL] = { "cpu_del", "n", "cpu_del ID" },
 	[V_NVDIMM_ADD] = { "nvdimm_add", "nz", "nvdimm_add ID SIZE" },
 	[V_DAX] = { "dax", "nm", "dax ID devdax|kmem|none" },
+	[V_SHELL_TEST] = { "shell_test", "yVVVVVV", "shell_test SCRIPT [ARG ...]" },
 };
 
 static const char *const online_types[] = {
@@ -157,6 +158,11 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 'b':
 		if (strcmp(a, "online") && strcmp(a, "offline"))
 			return perr(p, "%s: '%s' is not a block state (online, offline)", verb, a);
+		return 0;
+	case 'y':
+		if (strlen(a) < 4 || strcmp(a + strlen(a) - 3, ".sh") || a[0] == '-' ||
+		    strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(a))
+			return perr(p, "%s: '%s' is not a script name (NAME.sh)", verb, a);
 		return 0;
 	case 'm':
 		if (strcmp(a, "devdax") && strcmp(a, "kmem") && strcmp(a, "none"))

@@ -1132,6 +1132,61 @@ static int dax_use(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * shell_test SCRIPT [ARG ...]: a kselftest shell script of the base tree,
+ * unmodified (/selftests/SCRIPT), run by busybox sh with busybox's
+ * applets in PATH, judged as kselftest's runner judges it: exit 0 passes,
+ * 4 is a skip, anything else fails.  A skip, or a part of the script that
+ * skipped itself (a line beginning "skip "), exercised nothing: it fails.
+ */
+static int shell_test(struct run *r, const struct step *s)
+{
+	char cmd[1024], reply[256], path[700], line[1024];
+	int i, rc, timeout = r->deadline - now();
+	long status, skips = 0, lines = 0;
+	bool fits = true;
+	size_t n;
+	FILE *log;
+
+	if (ok(r, reply, sizeof(reply), "run /bin/busybox --install -s /bin", NULL, NULL))
+		return -1;
+	n = snprintf(cmd, sizeof(cmd), "run PATH=/bin:/sbin /bin/busybox sh /selftests/%s",
+		     s->args[0]);
+	for (i = 1; i < s->nargs; i++)
+		fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
+	if (!fits)
+		return fail(r, "%s: the command is too long", s->args[0]);
+	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
+	log = fopen(path, "w+");
+	if (!log)
+		return fail(r, "cannot create %s", path);
+	r->vm->stream = log;
+	rc = agent_cmd(r->vm, reply, sizeof(reply), timeout > 1 ? timeout : 1, "%s", cmd);
+	r->vm->stream = NULL;
+	rewind(log);
+	while (fgets(line, sizeof(line), log)) {
+		lines++;
+		if (!strncmp(line, "skip ", 5))
+			skips++;
+	}
+	fclose(log);
+	if (rc < 0)
+		return vm_fail(r, s->args[0]);
+	if (rc > 0)
+		return fail(r, "guest: %s", reply);
+	status = agent_field(reply, "exit");
+	if (status == 4)
+		return fail(r, "%s skipped (exit 4): it exercised nothing (%s)", s->args[0], path);
+	if (status)
+		return fail(r, "%s failed: %s (%s)", s->args[0], reply, path);
+	if (skips)
+		return fail(r, "%s passed, but %ld part(s) of it skipped themselves (%s)",
+			    s->args[0], skips, path);
+	say(r, "  %s: exit 0, %ld line(s) of output in %s\n", s->args[0], lines, path);
+	r->counts.checks++;
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -1187,6 +1242,8 @@ int step_run(struct run *r, const struct step *s)
 		return nvdimm_add(r, s);
 	case V_DAX:
 		return dax_use(r, s);
+	case V_SHELL_TEST:
+		return shell_test(r, s);
 	case V_NR_VERBS:
 		break;
 	}

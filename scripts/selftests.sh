@@ -61,5 +61,9 @@ echo "selftests: $arch: building $dir (${#patches[@]} patch(es) of the series)"
 make -s -C "$tmp/$dir" CROSS_COMPILE="$cross" OUTPUT="$PWD/$out" LDFLAGS=-static \
 	KHDR_INCLUDES="-isystem $tmp/hdr/usr/include" \
 	>"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; die "build failed"; }
+# the directory's shell tests (TEST_PROGS), unmodified: the shell_test step
+for t in $(sed -n 's/^TEST_PROGS *:= *//p' "$tmp/$dir/Makefile"); do
+	install -m 0755 "$tmp/$dir/$t" "$out/$t"
+done
 [ -n "$(find "$out" -maxdepth 1 -type f -perm -u+x)" ] || die "no program was built"
 echo "$inputs" >"$out/.inputs"
