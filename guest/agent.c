@@ -190,6 +190,56 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
+/*
+ * failnth N PATH VALUE: one write(2) of VALUE to PATH during which the
+ * N-th fault injection site this task reaches fails (the kernel's
+ * /proc/thread-self/fail-nth, armed after the open, read back and
+ * disarmed before the close).  "left=" is what remained of N: 0 when the
+ * fault was injected, more when the write was done before the N-th site.
+ */
+static int cmd_failnth(char **argv, int argc)
+{
+	static char buf[LINE_MAX_LEN];
+	char nth[16], left[16] = "";
+	int fd, ctl, err = 0, werr;
+	size_t len;
+	ssize_t n;
+
+	if (argc != 4 || atoi(argv[1]) < 1)
+		return fail(EINVAL, "usage: failnth N PATH VALUE");
+	len = unescape(argv[3], buf, sizeof(buf));
+	ctl = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return fail(errno, "/proc/thread-self/fail-nth");
+	fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		close(ctl);
+		return fail(err, argv[2]);
+	}
+	snprintf(nth, sizeof(nth), "%d", atoi(argv[1]));
+	if (write(ctl, nth, strlen(nth)) < 0)
+		err = errno;
+	n = err ? 0 : write(fd, buf, len);
+	werr = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+	if (!err && pread(ctl, left, sizeof(left) - 1, 0) <= 0)
+		err = errno ? errno : EIO;
+	if (write(ctl, "0", 1) < 0 && !err)
+		err = errno;
+	close(fd);
+	close(ctl);
+	if (err)
+		return fail(err, "/proc/thread-self/fail-nth");
+	chomp(left);
+	if (werr) {
+		reply_len = 0;
+		add("ERR %s %s left=%s", strerrorname_np(werr) ?: "EUNKNOWN", argv[2], left);
+		return -1;
+	}
+	add("OK left=%s", left);
+	return 0;
+}
+
 /* write PATH VALUE: one write(2) of the unescaped VALUE; errno reported. */
 static int cmd_write(char **argv, int argc)
 {
@@ -790,6 +840,7 @@ static const struct command {
 } commands[] = {
 	{ "bgwrite", cmd_bgwrite },
 	{ "blocks", cmd_blocks },
+	{ "failnth", cmd_failnth },
 	{ "hold", cmd_hold },
 	{ "lockdep", cmd_lockdep },
 	{ "loop", cmd_loop },

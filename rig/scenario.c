@@ -54,6 +54,7 @@ static const struct verb_def {
 	[V_NVDIMM_ADD] = { "nvdimm_add", "nz", "nvdimm_add ID SIZE" },
 	[V_DAX] = { "dax", "nm", "dax ID devdax|kmem|none" },
 	[V_SHELL_TEST] = { "shell_test", "yVVVVVV", "shell_test SCRIPT [ARG ...]" },
+	[V_FAULT_SWEEP] = { "fault_sweep", "ntI", "fault_sweep ID ONLINE-TYPE [MAX-SITES]" },
 };
 
 static const char *const online_types[] = {

@@ -1187,6 +1187,70 @@ static int shell_test(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * fault_sweep ID ONLINE-TYPE [MAX-SITES]: online the first block of device
+ * ID over and over, failing the 1st, 2nd, ... fault injection site the
+ * write reaches (the agent's failnth; failslab and fail_page_alloc must be
+ * set up to take GFP_KERNEL allocations), until a write gets through
+ * without reaching the N-th site.  A write that fails must fail with
+ * ENOMEM and leave every block as it was (online_pages() unwound); one
+ * that succeeds although its fault was injected (the kernel coped with
+ * the failed allocation) is offlined again for the next round.  At least
+ * one write must have failed: otherwise nothing was unwound.
+ */
+static int fault_sweep(struct run *r, const struct step *s)
+{
+	static char before[65536], after[65536];
+	int max = s->nargs > 2 ? atoi(s->args[2]) : 1000, n, rc;
+	long first, count, unwound = 0, absorbed = 0, left;
+	char path[128], reply[512], *p;
+
+	if (device_blocks(r, s->args[0], &first, &count))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%ld/state", first);
+	for (n = 1; n <= max; n++) {
+		if (snapshot(r, before, sizeof(before)))
+			return -1;
+		rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "failnth %d %s %s",
+			       n, path, s->args[1]);
+		if (rc < 0)
+			return vm_fail(r, "guest agent");
+		p = strstr(reply, "left=");
+		if (!p)
+			return fail(r, "guest: %s", reply);
+		left = strtol(p + 5, NULL, 10);
+		if (rc > 0) {
+			if (strncmp(reply, "ENOMEM ", 7))
+				return fail(r, "online with site %d failing: got %s, want ENOMEM",
+					    n, reply);
+			if (snapshot(r, after, sizeof(after)))
+				return -1;
+			if (strcmp(before, after))
+				return fail(r, "online failed at site %d %s: %s -> %s", n,
+					    "but changed blocks", before, after);
+			unwound++;
+			continue;
+		}
+		if (left > 0)
+			break;
+		absorbed++;
+		if (agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "write %s offline",
+			      path))
+			return fail(r, "offlining memory%ld again after site %d: %s", first, n,
+				    reply);
+	}
+	if (n > max)
+		return fail(r, "the online still reached a %dth fault site (MAX-SITES %d)", max,
+			    max);
+	if (!unwound)
+		return fail(r, "none of the %d fault sites made the online fail: nothing unwound",
+			    n - 1);
+	say(r, "  memory%ld: %d fault site(s) in online; %ld failed and unwound, %ld absorbed\n",
+	    first, n - 1, unwound, absorbed);
+	r->counts.checks += n;
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -1244,6 +1308,8 @@ int step_run(struct run *r, const struct step *s)
 		return dax_use(r, s);
 	case V_SHELL_TEST:
 		return shell_test(r, s);
+	case V_FAULT_SWEEP:
+		return fault_sweep(r, s);
 	case V_NR_VERBS:
 		break;
 	}
