@@ -235,15 +235,19 @@ static int qmp_do(struct run *r, const char *cmd, struct json_object *args)
 	return 0;
 }
 
-static int dimm_add(struct run *r, const struct step *s)
+/*
+ * A RAM backend "mem-ID" of SIZE and a memory device of DRIVER (pc-dimm,
+ * nvdimm) on it, on NUMA node NODE unless it is negative.
+ */
+static int memdev_add(struct run *r, const char *driver, const char *id, const char *size_arg,
+		      int node)
 {
 	struct json_object *a;
 	unsigned long long size;
-	long first, count;
 	char backend[64];
 
-	parse_size(s->args[1], &size);
-	snprintf(backend, sizeof(backend), "mem-%s", s->args[0]);
+	parse_size(size_arg, &size);
+	snprintf(backend, sizeof(backend), "mem-%s", id);
 	a = json_object_new_object();
 	json_object_object_add(a, "qom-type", json_object_new_string("memory-backend-ram"));
 	json_object_object_add(a, "id", json_object_new_string(backend));
@@ -251,12 +255,20 @@ static int dimm_add(struct run *r, const struct step *s)
 	if (qmp_do(r, "object-add", a))
 		return -1;
 	a = json_object_new_object();
-	json_object_object_add(a, "driver", json_object_new_string("pc-dimm"));
-	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
+	json_object_object_add(a, "driver", json_object_new_string(driver));
+	json_object_object_add(a, "id", json_object_new_string(id));
 	json_object_object_add(a, "memdev", json_object_new_string(backend));
-	if (s->nargs > 2)
-		json_object_object_add(a, "node", json_object_new_int(atoi(s->args[2] + 5)));
-	if (qmp_do(r, "device_add", a))
+	if (node >= 0)
+		json_object_object_add(a, "node", json_object_new_int(node));
+	return qmp_do(r, "device_add", a);
+}
+
+static int dimm_add(struct run *r, const struct step *s)
+{
+	long first, count;
+
+	if (memdev_add(r, "pc-dimm", s->args[0], s->args[1],
+		       s->nargs > 2 ? atoi(s->args[2] + 5) : -1))
 		return -1;
 	if (device_blocks(r, s->args[0], &first, &count) ||
 	    wait_blocks(r, first, count, count, step_timeout(r)))
@@ -861,10 +873,34 @@ static bool has_case(const struct run *r, int from, const char *prog, const char
  * tools/testing/selftests, built into the initramfs as /selftests/PROGRAM,
  * runs to its end; NAME=VALUE arguments are its environment.
  */
+/*
+ * Run an agent "run" command with its output going to PROGRAM-N.log in
+ * the results; on success the log is left open (rewound by the caller).
+ */
+static int run_to_log(struct run *r, const char *prog, const char *cmd, char *reply,
+		      size_t len, char *path, size_t plen, FILE **log)
+{
+	int rc, timeout = r->deadline - now();
+
+	snprintf(path, plen, "%s/%s-%d.log", r->vm->dir, prog, ++r->selftests);
+	*log = fopen(path, "w+");
+	if (!*log)
+		return fail(r, "cannot create %s", path);
+	r->vm->stream = *log;
+	rc = agent_cmd(r->vm, reply, len, timeout > 1 ? timeout : 1, "%s", cmd);
+	r->vm->stream = NULL;
+	if (rc) {
+		fclose(*log);
+		*log = NULL;
+		return rc < 0 ? vm_fail(r, prog) : fail(r, "guest: %s", reply);
+	}
+	return 0;
+}
+
 static int selftest(struct run *r, const struct step *s)
 {
 	char cmd[1024], reply[256], path[700];
-	int i, rc, bad, cases, plan, first = r->nsubs, timeout = r->deadline - now();
+	int i, bad, cases, plan, first = r->nsubs;
 	bool fits = true;
 	size_t n;
 	FILE *log;
@@ -880,21 +916,8 @@ static int selftest(struct run *r, const struct step *s)
 			fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
 	if (!fits)
 		return fail(r, "%s: the command is too long", s->args[0]);
-	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
-	log = fopen(path, "w+");
-	if (!log)
-		return fail(r, "cannot create %s", path);
-	r->vm->stream = log;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), timeout > 1 ? timeout : 1, "%s", cmd);
-	r->vm->stream = NULL;
-	if (rc < 0) {
-		fclose(log);
-		return vm_fail(r, s->args[0]);
-	}
-	if (rc > 0) {
-		fclose(log);
-		return fail(r, "guest: %s", reply);
-	}
+	if (run_to_log(r, s->args[0], cmd, reply, sizeof(reply), path, sizeof(path), &log))
+		return -1;
 	bad = selftest_results(r, log, s->args[0], path, &cases, &plan);
 	fclose(log);
 	if (!cases)
@@ -954,24 +977,9 @@ static int nd_region(struct run *r, const char *id, int *region)
 static int nvdimm_add(struct run *r, const struct step *s)
 {
 	double deadline = now() + step_timeout(r);
-	struct json_object *a;
-	unsigned long long size;
-	char backend[64];
 	int region;
 
-	parse_size(s->args[1], &size);
-	snprintf(backend, sizeof(backend), "mem-%s", s->args[0]);
-	a = json_object_new_object();
-	json_object_object_add(a, "qom-type", json_object_new_string("memory-backend-ram"));
-	json_object_object_add(a, "id", json_object_new_string(backend));
-	json_object_object_add(a, "size", json_object_new_uint64(size));
-	if (qmp_do(r, "object-add", a))
-		return -1;
-	a = json_object_new_object();
-	json_object_object_add(a, "driver", json_object_new_string("nvdimm"));
-	json_object_object_add(a, "id", json_object_new_string(s->args[0]));
-	json_object_object_add(a, "memdev", json_object_new_string(backend));
-	if (qmp_do(r, "device_add", a))
+	if (memdev_add(r, "nvdimm", s->args[0], s->args[1], -1))
 		return -1;
 	while (nd_region(r, s->args[0], &region)) {
 		if (r->why[0])
@@ -1142,7 +1150,7 @@ static int dax_use(struct run *r, const struct step *s)
 static int shell_test(struct run *r, const struct step *s)
 {
 	char cmd[1024], reply[256], path[700], line[1024];
-	int i, rc, timeout = r->deadline - now();
+	int i;
 	long status, skips = 0, lines = 0;
 	bool fits = true;
 	size_t n;
@@ -1156,13 +1164,8 @@ static int shell_test(struct run *r, const struct step *s)
 		fits &= append(cmd, sizeof(cmd), &n, s->args[i]);
 	if (!fits)
 		return fail(r, "%s: the command is too long", s->args[0]);
-	snprintf(path, sizeof(path), "%s/%s-%d.log", r->vm->dir, s->args[0], ++r->selftests);
-	log = fopen(path, "w+");
-	if (!log)
-		return fail(r, "cannot create %s", path);
-	r->vm->stream = log;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), timeout > 1 ? timeout : 1, "%s", cmd);
-	r->vm->stream = NULL;
+	if (run_to_log(r, s->args[0], cmd, reply, sizeof(reply), path, sizeof(path), &log))
+		return -1;
 	rewind(log);
 	while (fgets(line, sizeof(line), log)) {
 		lines++;
@@ -1170,10 +1173,6 @@ static int shell_test(struct run *r, const struct step *s)
 			skips++;
 	}
 	fclose(log);
-	if (rc < 0)
-		return vm_fail(r, s->args[0]);
-	if (rc > 0)
-		return fail(r, "guest: %s", reply);
 	status = agent_field(reply, "exit");
 	if (status == 4)
 		return fail(r, "%s skipped (exit 4): it exercised nothing (%s)", s->args[0], path);
