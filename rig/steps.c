@@ -1016,10 +1016,9 @@ static int dax_driver(struct run *r, int region, const char **drv)
 
 static int guest_write(struct run *r, const char *path, const char *value)
 {
-	char cmd[256], reply[256];
+	char reply[256];
 
-	snprintf(cmd, sizeof(cmd), "write %s %s", path, value);
-	return ok(r, reply, sizeof(reply), "%s", cmd, NULL);
+	return ok(r, reply, sizeof(reply), "write %s %s", path, value);
 }
 
 /* The namespace becomes device-dax: daxN.0 exists (bound to device_dax). */
