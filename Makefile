@@ -170,8 +170,9 @@ lint: base
 		--ignore $(CHECKPATCH_USERSPACE) -f rig/*.c rig/*.h guest/*.c
 
 # Every prefix of the series (0 = the base) must build, boot and pass
-# (scripts/bisect.sh; FIRST=i LAST=j for a range).  Slow: a kernel build per
-# architecture and the suite per prefix, about 2 hours.  Not run by CI.
+# (scripts/bisect.sh; FIRST=i LAST=j for a range, RERUN=1 to run a prefix
+# whose passing row docs/bisect.tsv already holds).  Slow: a kernel build per
+# architecture and the suite per prefix, 15-25 minutes each.  Not run by CI.
 bisect: rig
 	@scripts/bisect.sh $(or $(FIRST),0) $(LAST)
 

@@ -10,6 +10,7 @@
 #                             is the first N patches of the series
 #   series.sh export          write patches/ and patches/series from main
 #   series.sh status          say whether main has unexported edits
+#   series.sh hash VARIANT    the variant's fingerprint (series and patches)
 set -euo pipefail
 
 src=build/src
@@ -158,5 +159,7 @@ case "${1:-}" in
 apply)	apply "${2:?variant}" ;;
 export)	export_main ;;
 status)	check_exported && echo "series: build/src matches patches/" ;;
-*)	die "usage: series.sh apply VARIANT | export | status" ;;
+hash)	f=$(series_file "${2:?variant}"); [ -f "$f" ] || die "unknown variant '$2'"
+	series_hash "$f" ;;
+*)	die "usage: series.sh apply VARIANT | export | status | hash VARIANT" ;;
 esac
