@@ -38,6 +38,7 @@
 #define REPLY_MAX_LEN	65536
 
 #define MAX_LOOPS	8
+#define MAX_SAMPLES	8192	/* write latencies kept per loop */
 
 /*
  * Background write loops (CPU hotplug, lru_gen toggling, ...) run in child
@@ -52,6 +53,13 @@ struct loop {
 	volatile long writes;
 	volatile long errors;		/* failed writes */
 	volatile int last_errno;
+	/*
+	 * How long each of the first MAX_SAMPLES writes took, and which
+	 * value it wrote (its index among V1, V2, ...): what a bench reads.
+	 */
+	volatile long nsamples;
+	unsigned int sample_us[MAX_SAMPLES];
+	unsigned char sample_value[MAX_SAMPLES];
 };
 
 static struct loop *loops;
@@ -288,6 +296,14 @@ static int cmd_bgwrite(char **argv, int argc)
 	return 0;
 }
 
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
 static struct loop *find_loop(const char *id)
 {
 	int i;
@@ -335,10 +351,18 @@ static int cmd_loop(char **argv, int argc)
 		bool cycle_ok = true;
 
 		for (i = 3; i < argc && !l->stop; i++) {
+			long took, n = l->nsamples;
 			int err;
 
 			len = unescape(argv[i], buf, sizeof(buf));
+			took = now_us();
 			err = write_file(argv[2], buf, len);
+			took = now_us() - took;
+			if (n < MAX_SAMPLES) {
+				l->sample_us[n] = took > UINT_MAX ? UINT_MAX : took;
+				l->sample_value[n] = i - 3;
+				l->nsamples = n + 1;
+			}
 			l->writes++;
 			if (err) {
 				l->errors++;
@@ -356,14 +380,18 @@ static int cmd_loop(char **argv, int argc)
 	_exit(0);
 }
 
-/* stop ID: end a loop after its current write; report its counters. */
+/*
+ * stop ID [samples]: end a loop after its current write; report its
+ * counters.  With "samples", each kept write latency comes first as a line
+ * "| VALUE-INDEX MICROSECONDS" (VALUE-INDEX 0 for V1, 1 for V2, ...).
+ */
 static int cmd_stop(char **argv, int argc)
 {
 	struct loop *l;
 	int i;
 
-	if (argc != 2)
-		return fail(EINVAL, "usage: stop ID");
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "samples")))
+		return fail(EINVAL, "usage: stop ID [samples]");
 	l = find_loop(argv[1]);
 	if (!l)
 		return fail(ENOENT, argv[1]);
@@ -372,9 +400,14 @@ static int cmd_stop(char **argv, int argc)
 		usleep(10000);
 	l->stop = 1;
 	waitpid(l->pid, NULL, 0);
-	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s", l->iterations,
-	    l->failed, l->writes, l->errors,
-	    l->last_errno ? strerrorname_np(l->last_errno) : "none");
+	if (argc == 3) {
+		for (i = 0; i < l->nsamples; i++)
+			fprintf(port, "| %u %u\n", l->sample_value[i], l->sample_us[i]);
+		fflush(port);
+	}
+	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s samples=%ld",
+	    l->iterations, l->failed, l->writes, l->errors,
+	    l->last_errno ? strerrorname_np(l->last_errno) : "none", l->nsamples);
 	l->pid = 0;
 	return 0;
 }

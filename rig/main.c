@@ -70,6 +70,7 @@ static void usage(void)
 		"                      virtio-mem ID SIZE | cpu add | cpu del | status | scan\n"
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
+		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -299,6 +300,9 @@ int main(int argc, char **argv)
 			usage();
 		return arch_print("arches.tbl", argv[2], argv[3]);
 	}
+	/* the table of a make bench run */
+	if (!strcmp(cmd, "stats"))
+		return stats_main(argc - 2, argv + 2);
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
 	if (!strcmp(cmd, "known")) {
 		if (argc != 5)

@@ -80,6 +80,7 @@ enum verb {
 	V_DAX,
 	V_SHELL_TEST,
 	V_FAULT_SWEEP,
+	V_LOCKDEP_AFTER,
 	V_WAIT_ONLINE,
 	V_EXPECT_BLOCKS,
 	V_NR_VERBS
@@ -90,6 +91,7 @@ struct step {
 	int line;
 	int nargs;
 	char *args[MAX_ARGS];
+	char *metric;		/* "measure NAME STEP": what it measured (metrics.c) */
 };
 
 struct vmem_dev {
@@ -318,6 +320,14 @@ struct run {
 };
 
 int step_run(struct run *r, const struct step *s);
+
+/* metrics.c: what "measure NAME STEP" records, in metrics.tsv */
+void metric_add(struct run *r, const char *name, const char *unit, double value);
+long loop_metrics(struct run *r, const char *name, const char *id, FILE *f);
+long lockdep_after(FILE *proc, const char *class, FILE *list);
+
+/* stats.c: the table of make bench */
+int stats_main(int argc, char **argv);
 void run_sub_add(struct run *r, const char *name, bool ok, const char *why,
 		 const char *diag);
 int run_final_checks(struct run *r);

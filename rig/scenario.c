@@ -22,7 +22,7 @@
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario), b = a block
  * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
- * kmem, none), y = a script name (name.sh).
+ * kmem, none), y = a script name (name.sh), l = a lock class name.
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -55,6 +55,7 @@ static const struct verb_def {
 	[V_DAX] = { "dax", "nm", "dax ID devdax|kmem|none" },
 	[V_SHELL_TEST] = { "shell_test", "yVVVVVV", "shell_test SCRIPT [ARG ...]" },
 	[V_FAULT_SWEEP] = { "fault_sweep", "ntI", "fault_sweep ID ONLINE-TYPE [MAX-SITES]" },
+	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
 };
 
 static const char *const online_types[] = {
@@ -165,6 +166,11 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		    strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(a))
 			return perr(p, "%s: '%s' is not a script name (NAME.sh)", verb, a);
 		return 0;
+	case 'l':
+		if (strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(a))
+			return perr(p, "%s: '%s' is not a lock class name like cpu_hotplug_lock",
+				    verb, a);
+		return 0;
 	case 'm':
 		if (strcmp(a, "devdax") && strcmp(a, "kmem") && strcmp(a, "none"))
 			return perr(p, "%s: '%s' is not devdax, kmem or none", verb, a);
@@ -236,6 +242,15 @@ static int parse_step_line(struct parse *p, struct scenario *sc, char *line)
 		tok[++ntok] = strtok_r(NULL, " \t", &save);
 	if (ntok > MAX_ARGS)
 		return perr(p, "%s: too many arguments", tok[0]);
+	if (ntok && !strcmp(tok[0], "measure")) {
+		/* measure NAME STEP ...: the step, and what it measured (metrics.c) */
+		if (ntok < 3 || !is_id(tok[1]) || tok[1][0] == '-')
+			return perr(p, "measure: want 'measure NAME STEP [ARG ...]', NAME a plain name");
+		if (parse_step(p, sc, tok + 2, ntok - 2))
+			return -1;
+		sc->steps[sc->nsteps - 1].metric = xstrdup(tok[1]);
+		return 0;
+	}
 	return parse_step(p, sc, tok, ntok);
 }
 

@@ -663,9 +663,26 @@ static int loop_stop(struct run *r, const struct step *s)
 	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it, writes, errors;
 	long share = s->nargs > 2 ? atol(s->args[2]) : 0;
 	char reply[256];
+	FILE *samples = NULL;
 	size_t len;
+	int rc;
 
-	if (ok(r, reply, sizeof(reply), "stop %s", s->args[0], NULL))
+	if (s->metric) {
+		/* the guest streams each write's latency before its reply */
+		samples = tmpfile();
+		if (!samples)
+			return fail(r, "loop %s: no temporary file for its samples", s->args[0]);
+		r->vm->stream = samples;
+	}
+	rc = ok(r, reply, sizeof(reply), "stop %s%s", s->args[0], samples ? " samples" : "");
+	r->vm->stream = NULL;
+	if (samples) {
+		if (!rc && loop_metrics(r, s->metric, s->args[0], samples) <= 0)
+			rc = fail(r, "loop %s: measured, but the guest sent no write latencies",
+				  s->args[0]);
+		fclose(samples);
+	}
+	if (rc)
 		return -1;
 	it = agent_field(reply, "iterations");
 	writes = agent_field(reply, "writes");
@@ -1249,6 +1266,40 @@ static int fault_sweep(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * lockdep_after CLASS: the lock classes lockdep has seen taken after CLASS
+ * so far, from /proc/lockdep (saved as lockdep-N.log); the direct ones go
+ * to lockdep-after-CLASS.txt, the count of all into the diagnostics.
+ */
+static int lockdep_after_step(struct run *r, const struct step *s)
+{
+	char reply[256], path[700];
+	FILE *log, *list;
+	size_t len;
+	long n;
+
+	if (run_to_log(r, "lockdep", "run /bin/busybox cat /proc/lockdep", reply, sizeof(reply),
+		       path, sizeof(path), &log))
+		return -1;
+	snprintf(path, sizeof(path), "%s/lockdep-after-%s.txt", r->vm->dir, s->args[0]);
+	list = fopen(path, "w");
+	n = lockdep_after(log, s->args[0], list);
+	fclose(log);
+	if (list)
+		fclose(list);
+	if (agent_field(reply, "exit") != 0)
+		return fail(r, "lockdep_after: reading /proc/lockdep failed (%s)", reply);
+	if (n < 0)
+		return fail(r, "lockdep_after: /proc/lockdep has no class %s (nothing took it?)",
+			    s->args[0]);
+	len = strlen(r->counts.loops);
+	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len, " after_%s=%ld",
+		 s->args[0], n);
+	if (s->metric)
+		metric_add(r, s->metric, "classes", n);
+	return 0;
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -1308,6 +1359,8 @@ int step_run(struct run *r, const struct step *s)
 		return shell_test(r, s);
 	case V_FAULT_SWEEP:
 		return fault_sweep(r, s);
+	case V_LOCKDEP_AFTER:
+		return lockdep_after_step(r, s);
 	case V_NR_VERBS:
 		break;
 	}
