@@ -39,7 +39,7 @@ endif
 export KCONFIG
 
 DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
-	pkg-config libjson-c-dev qemu-system-x86 qemu-system-ppc python3-ply python3-git \
+	pkg-config libjson-c-dev gnuplot-nox qemu-system-x86 qemu-system-ppc python3-ply python3-git \
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross linux-source-6.12
 
 # The list of rows is all make reads of arches.tbl; columns come from the
@@ -47,7 +47,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: bench shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -143,6 +143,15 @@ slow: rig
 # docs/races.md has the latest results.
 races: rig
 	@scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+# Base (prefix 0) against the series on the workloads of scenarios/bench/,
+# RUNS runs each, alternating (scripts/bench.sh): a table and plots in
+# build/results/bench-DATE/; docs/bench.md has the latest.  ARCH defaults
+# to x86_64 ppc64le.  Not part of make check, which tests its table and
+# plots on recorded samples (tests/bench/).
+BENCH_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),x86_64 ppc64le)
+bench: rig
+	@scripts/bench.sh "$(BENCH_ARCH)" $(or $(RUNS),3)
 
 # An interactive shell on the patched kernel (docs/shell.md); from a second
 # terminal, build/bin/rig ctl plugs memory and CPUs into it.

@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: the base (prefix 0) and the series (main), built from the
+# same configuration fragments, run the same workloads (scenarios/bench/)
+# in one invocation, alternating (base first in odd runs, the series first
+# in even ones) so that drift of a noisy host hits both.  One guest at a
+# time.  Every "measure" step of the scenarios gives samples; the table
+# (rig stats) and the plots (gnuplot) are made from all of them.
+#
+#   scripts/bench.sh ARCH... [RUNS]            measure, then report
+#   scripts/bench.sh --report DIR              report again from DIR/samples.tsv
+#
+# Writes build/results/bench-DATE/: samples.tsv, bench.md (the table, the
+# lock classes after cpu_hotplug_lock on each kernel, what was measured),
+# ARCH-UNIT.svg.  A scenario that fails (the kernel did not boot, a step
+# did nothing) ends the bench: its numbers would mean nothing.
+set -euo pipefail
+
+rig=build/bin/rig
+die() { echo "bench: $*" >&2; exit 1; }
+
+label() { [ "$1" = prefix-0 ] && echo base || echo series; }
+
+# gnuplot, one chart per architecture and unit: median with min..max bars
+# and the p99 as a cross, base and series side by side.
+plots() { # dir
+	local dir=$1 arch unit dat n ylabel log
+	"$rig" stats --dat "$dir/samples.tsv" >"$dir/stats.dat"
+	for arch in $(cut -f1 "$dir/samples.tsv" | sort -u); do
+		for unit in s us classes; do
+			dat=$dir/$arch-$unit.dat
+			awk -v a="$arch/" -v u="$unit" 'index($1, a) == 1 && $2 == u {
+				sub(a, "", $1); print }' "$dir/stats.dat" >"$dat"
+			n=$(wc -l <"$dat")
+			if [ "$n" = 0 ]; then
+				rm -f "$dat"
+				continue
+			fi
+			case $unit in
+			s) ylabel="seconds per operation"; log= ;;
+			us) ylabel="microseconds per write (log scale)"; log="set logscale y" ;;
+			classes) ylabel="lock classes after cpu_hotplug_lock"; log= ;;
+			esac
+			gnuplot <<-EOF
+				set terminal svg size 960,540 dynamic background rgb 'white'
+				set output '$dir/$arch-$unit.svg'
+				set termoption noenhanced
+				set title "$arch: median (point), min..max (bar), p99 (cross); $(runs_of "$dir") runs"
+				set ylabel "$ylabel"
+				$log
+				set xrange [-0.5:$n - 0.5]
+				set xtics rotate by -30 nomirror
+				set grid ytics
+				set key outside top center horizontal
+				plot '$dat' using (\$0 - 0.12):4:3:6:xtic(1) with yerrorbars pt 7 lc rgb '#1f5fa0' title 'base (prefix 0)', \\
+				     '' using (\$0 + 0.12):8:7:10 with yerrorbars pt 7 lc rgb '#c03020' title 'series', \\
+				     '' using (\$0 - 0.12):5 with points pt 2 ps 1.5 lc rgb '#1f5fa0' notitle, \\
+				     '' using (\$0 + 0.12):9 with points pt 2 ps 1.5 lc rgb '#c03020' notitle
+			EOF
+			rm -f "$dat"
+		done
+	done
+	rm -f "$dir/stats.dat"
+}
+
+runs_of() {
+	cut -f3 "$1/samples.tsv" | sort -u | wc -l
+}
+
+# The lock classes lockdep saw taken directly after cpu_hotplug_lock, in
+# the first run of each kernel: on one kernel only.
+coupling() { # dir
+	local dir=$1 f b s
+	for f in "$dir"/lockdep/*-prefix-0-1-*.txt; do
+		[ -f "$f" ] || continue
+		b=$f
+		s=${f/-prefix-0-1-/-main-1-}
+		[ -f "$s" ] || continue
+		echo
+		echo "### $(basename "${b%.txt}" | sed 's/-prefix-0-1-/: /')"
+		echo
+		echo "Taken directly after cpu_hotplug_lock on the base only:"
+		echo
+		comm -23 <(sort -u "$b") <(sort -u "$s") | sed 's/^/    /'
+		echo
+		echo "On the series only:"
+		echo
+		comm -13 <(sort -u "$b") <(sort -u "$s") | sed 's/^/    /'
+		echo
+		echo "On both: $(comm -12 <(sort -u "$b") <(sort -u "$s") | wc -l) classes."
+	done
+}
+
+report() { # dir
+	local dir=$1
+	[ -s "$dir/samples.tsv" ] || die "$dir/samples.tsv is missing or empty"
+	plots "$dir"
+	{
+		echo "# make bench, $(cat "$dir/when")"
+		echo
+		cat "$dir/setup"
+		echo
+		"$rig" stats "$dir/samples.tsv"
+		echo
+		echo "Units: s = seconds per operation (host wall time of the step),"
+		echo "us = microseconds per write (timed in the guest), classes = lock"
+		echo "classes lockdep saw taken after cpu_hotplug_lock, directly or not."
+		echo "Medians and p99 are nearest-rank over all samples of all runs."
+		echo
+		echo "## Lock coupling"
+		coupling "$dir"
+		echo
+		echo "## Plots"
+		echo
+		for f in "$dir"/*.svg; do
+			[ -f "$f" ] && echo "![$(basename "$f" .svg)]($(basename "$f"))"
+		done
+	} >"$dir/bench.md"
+	echo "bench: wrote $dir/bench.md"
+}
+
+if [ "${1:-}" = --report ]; then
+	[ $# = 2 ] || die "usage: bench.sh --report DIR"
+	report "$2"
+	exit 0
+fi
+
+arches=${1:-}
+runs=${2:-3}
+[ -n "$arches" ] || die "usage: bench.sh 'ARCH...' [RUNS]"
+case $runs in
+'' | *[!0-9]* | 0) die "RUNS must be a whole number of runs, 1 or more (got '$runs')" ;;
+esac
+for a in $arches; do
+	"$rig" arch "$a" name >/dev/null 2>&1 || die "unknown architecture '$a' (rows of arches.tbl)"
+	grep -lq "^arches *=.*\b$a\b" scenarios/bench/*.scn ||
+		die "no scenario of scenarios/bench/ is for $a"
+done
+
+dir=build/results/bench-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$dir/lockdep"
+date -u '+%Y-%m-%d %H:%M UTC' >"$dir/when"
+start=$(date +%s)
+for a in $arches; do
+	for v in prefix-0 main; do
+		make --no-print-directory kernels initramfs ARCH="$a" VARIANT="$v" ||
+			die "$a: the $(label "$v") kernel did not build"
+	done
+done
+{
+	echo "Runs: $runs per kernel, alternating; one guest at a time on $(nproc) host cores."
+	echo "Base: $(cat build/base-version 2>/dev/null || echo unknown); series: $(scripts/series.sh hash main)"
+	echo "(the patches' fingerprint).  Same configuration fragments for both; options"
+	echo "the base does not define (the series' KUnit suite) are left out there."
+	echo
+	for a in $arches; do
+		echo "- $a: QEMU $("$rig" arch "$a" machine), accel $("$rig" arch "$a" accel); scenarios:"
+		for f in $(grep -l "^arches *=.*\b$a\b" scenarios/bench/*.scn); do
+			echo "  $(basename "$f" .scn) ($(sed -n 's/^cpus *= *//p' "$f") vCPUs)"
+		done
+	done
+} >"$dir/setup"
+: >"$dir/samples.tsv"
+for r in $(seq 1 "$runs"); do
+	order="prefix-0 main"
+	[ $((r % 2)) = 0 ] && order="main prefix-0"
+	for a in $arches; do
+		scns=$(grep -l "^arches *=.*\b$a\b" scenarios/bench/*.scn)
+		for v in $order; do
+			log=$dir/$a-$v-$r.tap
+			echo "bench: run $r of $runs, $a, $(label "$v")"
+			# shellcheck disable=SC2086
+			if ! "$rig" check --arch "$a" --variant "$v" --jobs 1 $scns >"$log" 2>&1; then
+				grep '^not ok' "$log" | sed 's/^/bench:   /' >&2 || true
+				die "run $r, $a, $(label "$v"): a scenario failed (see $log); its numbers would mean nothing"
+			fi
+			res=$(readlink -f build/results/latest)
+			# a loop with few writes overlapped next to nothing
+			for m in "$res"/*/metrics.tsv; do
+				[ -f "$m" ] || continue
+				few=$(awk -F'\t' '$2 == "us" { n[$1]++ }
+					END { for (k in n) if (n[k] < 10) print k " (" n[k] " writes)" }' "$m")
+				[ -z "$few" ] || die "run $r, $a, $(label "$v"): $few: the loop finished too fast to overlap anything"
+			done
+			for m in "$res"/*/metrics.tsv; do
+				[ -f "$m" ] || continue
+				scn=$(basename "$(dirname "$m")")
+				scn=${scn#"$a"-}
+				awk -v p="$a	$v	$r	$scn" '{ print p "\t" $0 }' "$m" >>"$dir/samples.tsv"
+			done
+			for l in "$res"/*/lockdep-after-*.txt; do
+				[ -f "$l" ] || continue
+				scn=$(basename "$(dirname "$l")")
+				cp "$l" "$dir/lockdep/$a-$v-$r-${scn#"$a"-}.txt"
+			done
+		done
+	done
+done
+echo "Wall time: $(( ($(date +%s) - start) / 60 )) minutes, kernel builds included." >>"$dir/setup"
+report "$dir"
