@@ -30,7 +30,7 @@ void metric_add(struct run *r, const char *name, const char *unit, double value)
 	f = fopen(path, "a");
 	if (!f)
 		return;
-	fprintf(f, "%s\t%s\t%.6g\n", name, unit, value);
+	fprintf(f, "%s\t%s\t%.9g\n", name, unit, value);
 	fclose(f);
 }
 
@@ -90,7 +90,7 @@ long lockdep_after(FILE *proc, const char *class, FILE *list)
 		}
 		in = false;
 		bd = strstr(line, " BD:");
-		name = bd ? strstr(bd, ": ") : NULL;
+		name = bd ? strstr(bd + 4, ": ") : NULL;
 		if (!name || strcmp(name + 2, class))
 			continue;
 		in = true;
