@@ -71,6 +71,7 @@ static void usage(void)
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
+		"       rig lockdep-after PROC-LOCKDEP-FILE CLASS\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -303,6 +304,23 @@ int main(int argc, char **argv)
 	/* the table of a make bench run */
 	if (!strcmp(cmd, "stats"))
 		return stats_main(argc - 2, argv + 2);
+	/* what a saved /proc/lockdep says was taken after CLASS */
+	if (!strcmp(cmd, "lockdep-after")) {
+		FILE *f;
+		long n;
+
+		if (argc != 4)
+			usage();
+		f = fopen(argv[2], "r");
+		if (!f)
+			die("cannot read %s", argv[2]);
+		n = lockdep_after(f, argv[3], stdout);
+		fclose(f);
+		if (n < 0)
+			die("%s lists no lock class %s", argv[2], argv[3]);
+		printf("%ld classes after %s, directly or not\n", n, argv[3]);
+		return 0;
+	}
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
 	if (!strcmp(cmd, "known")) {
 		if (argc != 5)

@@ -9,6 +9,7 @@
 #
 #   scripts/bench.sh ARCH... [RUNS]            measure, then report
 #   scripts/bench.sh --report DIR              report again from DIR/samples.tsv
+#   scripts/bench.sh --selftest                check the report code (make check)
 #
 # Writes build/results/bench-DATE/: samples.tsv, bench.md (the table, the
 # lock classes after cpu_hotplug_lock on each kernel, what was measured),
@@ -119,6 +120,33 @@ report() { # dir
 	echo "bench: wrote $dir/bench.md"
 }
 
+# make check: the report code on recorded data (tests/bench/): the
+# /proc/lockdep reader on a saved file, and the table and the charts of a
+# recorded bench run.
+selftest() {
+	local t=tests/bench out=build/bench-selftest f
+	for f in "$t"/lockdep-*.log; do
+		"$rig" lockdep-after "$f" cpu_hotplug_lock | diff -u "${f%.log}.expect" - ||
+			die "selftest: rig lockdep-after $f differs from ${f%.log}.expect"
+	done
+	rm -rf "$out"
+	cp -r "$t/run" "$out"
+	report "$out" >/dev/null
+	"$rig" stats "$out/samples.tsv" 2>/dev/null | diff -u "$t/table.expect" - ||
+		die "selftest: the table of $t/run differs from $t/table.expect"
+	grep -q '^## Lock coupling' "$out/bench.md" || die "selftest: bench.md has no lock coupling"
+	for f in $(cat "$t/plots.expect"); do
+		grep -q '<svg' "$out/$f" 2>/dev/null && grep -q 'base (prefix 0)' "$out/$f" &&
+			grep -q '>series<' "$out/$f" || die "selftest: $out/$f is not a chart of both kernels"
+		grep -q "($f)" "$out/bench.md" || die "selftest: bench.md does not show $f"
+	done
+	echo "bench: report code checked on $t (table, $(wc -w <"$t/plots.expect") charts, lock classes)"
+}
+
+if [ "${1:-}" = --selftest ]; then
+	selftest
+	exit 0
+fi
 if [ "${1:-}" = --report ]; then
 	[ $# = 2 ] || die "usage: bench.sh --report DIR"
 	report "$2"
