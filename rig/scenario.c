@@ -245,7 +245,8 @@ static int parse_step_line(struct parse *p, struct scenario *sc, char *line)
 	if (ntok && !strcmp(tok[0], "measure")) {
 		/* measure NAME STEP ...: the step, and what it measured (metrics.c) */
 		if (ntok < 3 || !is_id(tok[1]) || tok[1][0] == '-')
-			return perr(p, "measure: want 'measure NAME STEP [ARG ...]', NAME a plain name");
+			return perr(p, "measure: want '%s', NAME a plain name",
+				    "measure NAME STEP [ARG ...]");
 		if (parse_step(p, sc, tok + 2, ntok - 2))
 			return -1;
 		sc->steps[sc->nsteps - 1].metric = xstrdup(tok[1]);

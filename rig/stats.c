@@ -101,8 +101,8 @@ static void load(const char *path)
 		else if (!strcmp(f[1], "main"))
 			side = 1;
 		else
-			die("stats: %s:%d: variant '%s' is neither prefix-0 (the base) nor main (the series)",
-			    path, lineno, f[1]);
+			die("stats: %s:%d: variant '%s' is neither %s nor %s", path, lineno,
+			    f[1], "prefix-0 (the base)", "main (the series)");
 		v = strtod(f[6], &end);
 		if (end == f[6] || *end || v < 0)
 			die("stats: %s:%d: '%s' is not a measured value", path, lineno, f[6]);
@@ -155,7 +155,9 @@ int stats_main(int argc, char **argv)
 	if (bad)
 		die("stats: a ratio needs both kernels; measure again");
 	if (!dat) {
-		printf("| arch | scenario | metric | unit | n base/series | base min / median / p99 / max | series min / median / p99 / max | series/base median | series/base p99 | |\n");
+		printf("| arch | scenario | metric | unit | n base/series ");
+		printf("| base min / median / p99 / max | series min / median / p99 / max ");
+		printf("| series/base median | series/base p99 | |\n");
 		printf("|---|---|---|---|---|---|---|---|---|---|\n");
 	}
 	for (int i = 0; i < nall; i++) {
@@ -183,9 +185,12 @@ int stats_main(int argc, char **argv)
 			printf("\n");
 			continue;
 		}
-		printf("| %s | %s | %s | %s | %d/%d | %.4g / %.4g / %.4g / %.4g | %.4g / %.4g / %.4g / %.4g | ",
-		       arch, scn, metric, s->unit, s->n[0], s->n[1], q[0][0], q[0][1], q[0][2],
-		       q[0][3], q[1][0], q[1][1], q[1][2], q[1][3]);
+		printf("| %s | %s | %s | %s ", arch, scn, metric, s->unit);
+		printf("| %d/%d ", s->n[0], s->n[1]);
+		for (int side = 0; side < 2; side++)
+			printf("| %.4g / %.4g / %.4g / %.4g ", q[side][0], q[side][1], q[side][2],
+			       q[side][3]);
+		printf("| ");
 		if (q[0][1] > 0)
 			printf("%.3f | ", q[1][1] / q[0][1]);
 		else
@@ -196,8 +201,9 @@ int stats_main(int argc, char **argv)
 			printf("- | ");
 		printf("%s |\n", fl);
 		if (*fl)
-			fprintf(stderr, "stats: %s: %s/%s/%s (series median %.4g %s, base %.4g .. %.4g)\n",
-				fl, arch, scn, metric, q[1][1], s->unit, q[0][0], q[0][3]);
+			fprintf(stderr, "stats: %s: %s/%s/%s (%s %.4g %s, base %.4g .. %.4g)\n",
+				fl, arch, scn, metric, "series median", q[1][1], s->unit, q[0][0],
+				q[0][3]);
 	}
 	return 0;
 }
