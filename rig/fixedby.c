@@ -220,6 +220,22 @@ enum fb_verdict fixed_by_judge(const char *build, const char *variant, const cha
 	bool sometimes = false;
 
 	*failure = "";
+	/*
+	 * An own tree (KSRC=) is judged as if it had every patch, since
+	 * nothing says which it has; a failure that shows the defect a
+	 * patch fixes still fails there, and says which patch.
+	 */
+	if (!strcmp(variant, "own")) {
+		for (int r = 0; !ok && r < nrows; r++) {
+			if (fnmatch(rows[r].pattern, result, 0) ||
+			    !fails_as(why, t, rows[r].failure))
+				continue;
+			rows[r].matched = true;
+			*fix = rows[r].subject;
+			*failure = rows[r].failure;
+			return FB_OWN_DEFECT;
+		}
+	}
 	*fix = fixed_by_missing(build, variant, result, &sometimes, failure);
 	if (!*fix)
 		return FB_NONE;

@@ -8,7 +8,9 @@
  *
  * VERDICT is what the row must make of it on a kernel that lacks every
  * patch: none, xfail, undetected, otherwise, or stale (the row whose
- * pattern is RESULT matched nothing while its scenario ran).
+ * pattern is RESULT matched nothing while its scenario ran).  A RESULT
+ * written "own:RESULT" is judged on an own tree (KSRC=), which counts as
+ * having every patch: own-defect is a failure showing a fixed defect.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +20,9 @@
 
 #define MAX_CASES	32
 
-static const char *const verdicts[] = { "none", "xfail", "undetected", "otherwise" };
+static const char *const verdicts[] = {
+	"none", "xfail", "undetected", "otherwise", "own-defect"
+};
 
 static struct {
 	char *result;
@@ -56,6 +60,7 @@ void run_judge_tests(struct report *rep, const char *dir)
 	char path[600], build[600], line[1024], name[300], why[600], *f[5];
 	const char *fix, *failure;
 	int lineno = 0, i, n;
+	bool own;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/fixed-by.tbl", dir);
@@ -94,8 +99,9 @@ void run_judge_tests(struct report *rep, const char *dir)
 			continue;
 		if (*f[3])
 			titles_add(&t, f[3]);
-		v = fixed_by_judge(build, "judge", f[0], !strcmp(f[1], "ok"), f[2], &t, &fix,
-				   &failure);
+		own = !strncmp(f[0], "own:", 4);
+		v = fixed_by_judge(build, own ? "own" : "judge", f[0] + (own ? 4 : 0),
+				   !strcmp(f[1], "ok"), f[2], &t, &fix, &failure);
 		titles_free(&t);
 		snprintf(name, sizeof(name), "judge/cases.tbl:%d", lineno);
 		snprintf(why, sizeof(why), "%s %s: verdict %s, want %s", f[0], f[1], verdicts[v],

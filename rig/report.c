@@ -105,6 +105,12 @@ void report_add(struct report *rep, const char *name, bool ok, double secs,
 			 "without \"%s\" this must fail with '%s'; it failed otherwise: %.600s",
 			 fix, failure, why ? why : "");
 		why = xwhy;
+	} else if (v == FB_OWN_DEFECT) {
+		/* an own tree (KSRC=) that lacks a fix of the series */
+		snprintf(xwhy, sizeof(xwhy),
+			 "%.600s - the defect that \"%s\" of the series fixes (tests/fixed-by.tbl): does this tree have that fix?",
+			 why ? why : "", fix);
+		why = xwhy;
 	} else if (v == FB_XFAIL) {
 		snprintf(xname, sizeof(xname), "%s # TODO fails until \"%s\"", name, fix);
 		name = xname;

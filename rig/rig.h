@@ -389,7 +389,7 @@ const char *fixed_by_missing(const char *build, const char *variant, const char 
 			     bool *sometimes, const char **failure);
 void fixed_by_stale(bool (*ran)(const char *scenario, void *ctx), void *ctx,
 		    void (*stale)(int line, const char *pattern, void *ctx));
-enum fb_verdict { FB_NONE, FB_XFAIL, FB_UNDETECTED, FB_OTHERWISE };
+enum fb_verdict { FB_NONE, FB_XFAIL, FB_UNDETECTED, FB_OTHERWISE, FB_OWN_DEFECT };
 enum fb_verdict fixed_by_judge(const char *build, const char *variant, const char *result,
 			       bool ok, const char *why, const struct titles *t,
 			       const char **fix, const char **failure);
