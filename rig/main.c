@@ -316,6 +316,8 @@ int main(int argc, char **argv)
 			die("cannot read %s", argv[2]);
 		n = lockdep_after(f, argv[3], stdout);
 		fclose(f);
+		if (n == -2)
+			die("%s lists no dependencies (no CONFIG_PROVE_LOCKING?)", argv[2]);
 		if (n < 0)
 			die("%s lists no lock class %s", argv[2], argv[3]);
 		printf("%ld classes after %s, directly or not\n", n, argv[3]);

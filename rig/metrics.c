@@ -34,33 +34,44 @@ void metric_add(struct run *r, const char *name, const char *unit, double value)
 	fclose(f);
 }
 
-/* The value a loop writes at INDEX, from the scenario's loop_start of ID. */
-static const char *loop_value(const struct scenario *sc, const char *id, unsigned int index)
+/*
+ * The value a loop writes at INDEX: from the last loop_start of ID before
+ * the loop_stop at LINE (an ID may be started again with other values).
+ */
+static const char *loop_value(const struct scenario *sc, const char *id, int line,
+			      unsigned int index)
 {
-	for (int i = 0; i < sc->nsteps; i++) {
+	const char *v = NULL;
+
+	for (int i = 0; i < sc->nsteps && sc->steps[i].line < line; i++) {
 		const struct step *s = &sc->steps[i];
 
 		if (s->verb == V_LOOP_START && !strcmp(s->args[0], id))
-			return (int)index + 2 < s->nargs ? s->args[index + 2] : NULL;
+			v = (int)index + 2 < s->nargs ? s->args[index + 2] : NULL;
 	}
-	return NULL;
+	return v;
 }
 
 /*
  * The samples a "stop ID samples" streamed into F ("VALUE-INDEX US" per
- * line) become metrics NAME.VALUE.  Returns how many there were.
+ * line) for the loop_stop step S become metrics NAME.VALUE.  Returns how
+ * many there were, or -1 at a line that is not a sample.
  */
-long loop_metrics(struct run *r, const char *name, const char *id, FILE *f)
+long loop_metrics(struct run *r, const struct step *s, FILE *f)
 {
+	char metric[160], line[128], extra;
 	unsigned int index, us;
-	char metric[160];
 	const char *v;
 	long n = 0;
 
 	rewind(f);
-	while (fscanf(f, "%u %u", &index, &us) == 2) {
-		v = loop_value(r->sc, id, index);
-		snprintf(metric, sizeof(metric), "%s.%s", name, v ? v : "?");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %c", &index, &us, &extra) != 2)
+			return -1;
+		v = loop_value(r->sc, s->args[0], s->line, index);
+		if (!v)
+			return -1;
+		snprintf(metric, sizeof(metric), "%s.%s", s->metric, v);
 		metric_add(r, metric, "us", us);
 		n++;
 	}
@@ -70,14 +81,16 @@ long loop_metrics(struct run *r, const char *name, const char *id, FILE *f)
 /*
  * /proc/lockdep lists every class as "ADDR FD: N BD: N USAGE: NAME",
  * followed by one " -> [ADDR] NAME" line per class taken directly after
- * it.  FD counts the classes reachable after it, directly or not.
- * Writes the direct ones to LIST; returns FD, or -1 if CLASS is absent.
+ * it.  FD counts the classes reachable from it, itself included.  Writes
+ * the direct ones to LIST; returns how many classes are taken after CLASS,
+ * directly or not (FD - 1), -1 if CLASS is absent, -2 if the file has no
+ * dependencies at all (a kernel without CONFIG_PROVE_LOCKING).
  */
 long lockdep_after(FILE *proc, const char *class, FILE *list)
 {
-	char line[512], *name, *bd;
+	char line[512], *name, *bd, *fd_at;
+	bool in = false, deps = false;
 	long fd = -1;
-	bool in = false;
 
 	rewind(proc);
 	while (fgets(line, sizeof(line), proc)) {
@@ -90,11 +103,13 @@ long lockdep_after(FILE *proc, const char *class, FILE *list)
 		}
 		in = false;
 		bd = strstr(line, " BD:");
-		name = bd ? strstr(bd + 4, ": ") : NULL;
+		fd_at = strstr(line, " FD:");
+		deps |= bd && fd_at;
+		name = bd && fd_at ? strstr(bd + 4, ": ") : NULL;
 		if (!name || strcmp(name + 2, class))
 			continue;
 		in = true;
-		fd = atol(strstr(line, " FD:") + 4);
+		fd = atol(fd_at + 4) - 1;
 	}
-	return fd;
+	return deps ? fd : -2;
 }

@@ -323,7 +323,7 @@ int step_run(struct run *r, const struct step *s);
 
 /* metrics.c: what "measure NAME STEP" records, in metrics.tsv */
 void metric_add(struct run *r, const char *name, const char *unit, double value);
-long loop_metrics(struct run *r, const char *name, const char *id, FILE *f);
+long loop_metrics(struct run *r, const struct step *s, FILE *f);
 long lockdep_after(FILE *proc, const char *class, FILE *list);
 
 /* stats.c: the table of make bench */

@@ -6,15 +6,19 @@
  * scenario and metric, and prints for the base (variant prefix-0) and the
  * series (variant main) the number of samples, min, median, p99 and max,
  * and the ratio series/base of the medians (and of the p99 for latencies).
+ * Every value is a cost (seconds, microseconds, lock classes): lower is
+ * better.
  *
  *   rig stats FILE           a markdown table
  *   rig stats --dat FILE     the same numbers for gnuplot, one metric a line
  *
  * A metric measured on one kernel and not the other is an error, not a
- * row: a ratio needs both.  A duration whose series median is above every
- * base sample (and whose base median is below every series sample) is
- * flagged as a regression; so is a count (lock classes) that grew.
+ * row: a ratio needs both.  A time (seconds or microseconds) whose series
+ * median is above every base sample (and whose base median is below every
+ * series sample) is flagged REGRESSION: slower beyond the spread of the
+ * runs.  A count of lock classes that grew is flagged MORE CLASSES.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +85,7 @@ static void load(const char *path)
 {
 	char line[1024], *f[8], key[256], *end;
 	int lineno = 0, n, side;
+	struct series *s;
 	double v;
 	FILE *in = fopen(path, "r");
 
@@ -104,10 +109,14 @@ static void load(const char *path)
 			die("stats: %s:%d: variant '%s' is neither %s nor %s", path, lineno,
 			    f[1], "prefix-0 (the base)", "main (the series)");
 		v = strtod(f[6], &end);
-		if (end == f[6] || *end || v < 0)
+		if (end == f[6] || *end || !isfinite(v) || v < 0)
 			die("stats: %s:%d: '%s' is not a measured value", path, lineno, f[6]);
 		snprintf(key, sizeof(key), "%s\t%s\t%s", f[0], f[3], f[4]);
-		push(find(key, f[5]), side, v);
+		s = find(key, f[5]);
+		if (strcmp(s->unit, f[5]))
+			die("stats: %s:%d: %s/%s/%s in %s here, in %s before", path, lineno, f[0],
+			    f[3], f[4], f[5], s->unit);
+		push(s, side, v);
 	}
 	fclose(in);
 	if (!nall)
@@ -121,8 +130,6 @@ static const char *flag(const struct series *s)
 
 	if (!strcmp(s->unit, "classes"))
 		return pct(m, nm, 0.5) > pct(b, nb, 0.5) ? "MORE CLASSES" : "";
-	if (strcmp(s->unit, "s"))
-		return "";
 	/* slower beyond the spread: every base sample is below the series median */
 	if (nb > 1 && nm > 1 && pct(m, nm, 0.5) > b[nb - 1] && pct(b, nb, 0.5) < m[0])
 		return "REGRESSION";
@@ -134,7 +141,7 @@ int stats_main(int argc, char **argv)
 	bool dat = argc == 2 && !strcmp(argv[0], "--dat");
 	int bad = 0;
 
-	if (argc != 1 && !dat)
+	if ((argc != 1 && !dat) || !strcmp(argv[0], "--dat") != dat)
 		die("usage: rig stats [--dat] SAMPLES.tsv");
 	load(argv[argc - 1]);
 	for (int i = 0; i < nall; i++) {

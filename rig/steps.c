@@ -677,9 +677,15 @@ static int loop_stop(struct run *r, const struct step *s)
 	rc = ok(r, reply, sizeof(reply), "stop %s%s", s->args[0], samples ? " samples" : "");
 	r->vm->stream = NULL;
 	if (samples) {
-		if (!rc && loop_metrics(r, s->metric, s->args[0], samples) <= 0)
-			rc = fail(r, "loop %s: measured, but the guest sent no write latencies",
-				  s->args[0]);
+		long got = rc ? 0 : loop_metrics(r, s, samples);
+		long want = agent_field(reply, "samples");
+
+		if (!rc && (got <= 0 || got != want))
+			rc = fail(r, "loop %s: measured, but %ld of %ld latencies arrived (%s)",
+				  s->args[0], got, want, reply);
+		else if (!rc && want < agent_field(reply, "writes"))
+			say(r, "  loop %s: only its first %ld writes were timed\n", s->args[0],
+			    want);
 		fclose(samples);
 	}
 	if (rc)
@@ -1283,12 +1289,18 @@ static int lockdep_after_step(struct run *r, const struct step *s)
 		return -1;
 	snprintf(path, sizeof(path), "%s/lockdep-after-%s.txt", r->vm->dir, s->args[0]);
 	list = fopen(path, "w");
+	if (!list) {
+		fclose(log);
+		return fail(r, "lockdep_after: cannot write %s", path);
+	}
 	n = lockdep_after(log, s->args[0], list);
 	fclose(log);
-	if (list)
-		fclose(list);
+	fclose(list);
 	if (agent_field(reply, "exit") != 0)
 		return fail(r, "lockdep_after: reading /proc/lockdep failed (%s)", reply);
+	if (n == -2)
+		return fail(r, "lockdep_after: %s (%s)", "/proc/lockdep lists no dependencies",
+			    "a kernel without CONFIG_PROVE_LOCKING?");
 	if (n < 0)
 		return fail(r, "lockdep_after: /proc/lockdep has no class %s (nothing took it?)",
 			    s->args[0]);

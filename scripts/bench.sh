@@ -7,7 +7,7 @@
 # time.  Every "measure" step of the scenarios gives samples; the table
 # (rig stats) and the plots (gnuplot) are made from all of them.
 #
-#   scripts/bench.sh ARCH... [RUNS]            measure, then report
+#   scripts/bench.sh 'ARCH ...' [RUNS]         measure, then report
 #   scripts/bench.sh --report DIR              report again from DIR/samples.tsv
 #   scripts/bench.sh --selftest                check the report code (make check)
 #
@@ -21,6 +21,11 @@ rig=build/bin/rig
 die() { echo "bench: $*" >&2; exit 1; }
 
 label() { [ "$1" = prefix-0 ] && echo base || echo series; }
+
+# The bench scenarios whose arches name row $1 exactly.
+scenarios_for() {
+	grep -lE "^arches *=(.* )?$1( |\$)" scenarios/bench/*.scn || true
+}
 
 # gnuplot, one chart per architecture and unit: median with min..max bars
 # and the p99 as a cross, base and series side by side.
@@ -68,28 +73,36 @@ runs_of() {
 	cut -f3 "$1/samples.tsv" | sort -u | wc -l
 }
 
-# The lock classes lockdep saw taken directly after cpu_hotplug_lock, in
-# the first run of each kernel: on one kernel only.
+# The lock classes lockdep saw taken directly after a class (file names
+# ARCH-VARIANT-RUN-SCENARIO-CLASS.txt), in the first run of each kernel:
+# those on one kernel only.  Lockdep's "#N" suffix tells apart classes of
+# the same name in the order they were registered, which differs between
+# kernels: it is left out, and names are compared.
 coupling() { # dir
-	local dir=$1 f b s
+	local dir=$1 f b s what
 	for f in "$dir"/lockdep/*-prefix-0-1-*.txt; do
 		[ -f "$f" ] || continue
 		b=$f
 		s=${f/-prefix-0-1-/-main-1-}
 		[ -f "$s" ] || continue
+		what=$(basename "${b%.txt}" | sed 's/-prefix-0-1-/: /')
 		echo
-		echo "### $(basename "${b%.txt}" | sed 's/-prefix-0-1-/: /')"
+		echo "### $what"
 		echo
-		echo "Taken directly after cpu_hotplug_lock on the base only:"
+		echo "Taken directly after the class on the base only:"
 		echo
-		comm -23 <(sort -u "$b") <(sort -u "$s") | sed 's/^/    /'
+		comm -23 <(names "$b") <(names "$s") | sed 's/^/    /'
 		echo
 		echo "On the series only:"
 		echo
-		comm -13 <(sort -u "$b") <(sort -u "$s") | sed 's/^/    /'
+		comm -13 <(names "$b") <(names "$s") | sed 's/^/    /'
 		echo
-		echo "On both: $(comm -12 <(sort -u "$b") <(sort -u "$s") | wc -l) classes."
+		echo "On both: $(comm -12 <(names "$b") <(names "$s") | wc -l) names."
 	done
+}
+
+names() {
+	sed 's/#[0-9]*$//' "$1" | sort -u
 }
 
 report() { # dir
@@ -125,6 +138,9 @@ report() { # dir
 # recorded bench run.
 selftest() {
 	local t=tests/bench out=build/bench-selftest f
+	for f in "$t/run/samples.tsv" "$t/table.expect" "$t/plots.expect"; do
+		[ -f "$f" ] || die "selftest: $f is missing (recorded from a bench run, see docs/bench.md)"
+	done
 	for f in "$t"/lockdep-*.log; do
 		"$rig" lockdep-after "$f" cpu_hotplug_lock | diff -u "${f%.log}.expect" - ||
 			die "selftest: rig lockdep-after $f differs from ${f%.log}.expect"
@@ -161,8 +177,7 @@ case $runs in
 esac
 for a in $arches; do
 	"$rig" arch "$a" name >/dev/null 2>&1 || die "unknown architecture '$a' (rows of arches.tbl)"
-	grep -lq "^arches *=.*\b$a\b" scenarios/bench/*.scn ||
-		die "no scenario of scenarios/bench/ is for $a"
+	[ -n "$(scenarios_for "$a")" ] || die "no scenario of scenarios/bench/ is for $a"
 done
 
 dir=build/results/bench-$(date +%Y%m%d-%H%M%S)
@@ -183,7 +198,7 @@ done
 	echo
 	for a in $arches; do
 		echo "- $a: QEMU $("$rig" arch "$a" machine), accel $("$rig" arch "$a" accel); scenarios:"
-		for f in $(grep -l "^arches *=.*\b$a\b" scenarios/bench/*.scn); do
+		for f in $(scenarios_for "$a"); do
 			echo "  $(basename "$f" .scn) ($(sed -n 's/^cpus *= *//p' "$f") vCPUs)"
 		done
 	done
@@ -193,7 +208,7 @@ for r in $(seq 1 "$runs"); do
 	order="prefix-0 main"
 	[ $((r % 2)) = 0 ] && order="main prefix-0"
 	for a in $arches; do
-		scns=$(grep -l "^arches *=.*\b$a\b" scenarios/bench/*.scn)
+		scns=$(scenarios_for "$a")
 		for v in $order; do
 			log=$dir/$a-$v-$r.tap
 			echo "bench: run $r of $runs, $a, $(label "$v")"
@@ -202,7 +217,9 @@ for r in $(seq 1 "$runs"); do
 				grep '^not ok' "$log" | sed 's/^/bench:   /' >&2 || true
 				die "run $r, $a, $(label "$v"): a scenario failed (see $log); its numbers would mean nothing"
 			fi
-			res=$(readlink -f build/results/latest)
+			# this run's own results (not "latest", which another run may move)
+			res=$(sed -n 's/^# results: //p' "$log" | tail -1)
+			[ -d "$res" ] || die "run $r, $a, $(label "$v"): $log names no results directory"
 			# a loop with few writes overlapped next to nothing
 			for m in "$res"/*/metrics.tsv; do
 				[ -f "$m" ] || continue
@@ -219,7 +236,8 @@ for r in $(seq 1 "$runs"); do
 			for l in "$res"/*/lockdep-after-*.txt; do
 				[ -f "$l" ] || continue
 				scn=$(basename "$(dirname "$l")")
-				cp "$l" "$dir/lockdep/$a-$v-$r-${scn#"$a"-}.txt"
+				f=$(basename "$l" .txt)
+				cp "$l" "$dir/lockdep/$a-$v-$r-${scn#"$a"-}-${f#lockdep-after-}.txt"
 			done
 		done
 	done
