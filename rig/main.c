@@ -320,7 +320,7 @@ int main(int argc, char **argv)
 			die("%s lists no dependencies (no CONFIG_PROVE_LOCKING?)", argv[2]);
 		if (n < 0)
 			die("%s lists no lock class %s", argv[2], argv[3]);
-		printf("%ld classes after %s, directly or not\n", n, argv[3]);
+		printf("%ld classes after %s, directly or not (lockdep's count)\n", n, argv[3]);
 		return 0;
 	}
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */

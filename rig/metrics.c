@@ -79,37 +79,151 @@ long loop_metrics(struct run *r, const struct step *s, FILE *f)
 }
 
 /*
+ * The lock graph of a /proc/lockdep: classes, and the direct edges between
+ * them.  A class is its key's address and its name: the subclasses of one
+ * key ("name/1") share the address.
+ */
+struct lock_graph {
+	struct lock_class {
+		char addr[24];
+		char *name;
+		long fd;
+		int first, n;		/* its edges: to[first .. first + n) */
+		bool seen;
+	} *c;
+	int nc, capc;
+	char (*to)[24];		/* the address each edge leads to */
+	char **to_name;		/* ... and the name */
+	int nto, capto;
+};
+
+static void graph_grow(void **p, int *cap, int n, size_t size)
+{
+	if (n < *cap)
+		return;
+	*cap = *cap ? 2 * *cap : 1024;
+	*p = realloc(*p, *cap * size);
+	if (!*p)
+		die("out of memory");
+}
+
+/*
  * /proc/lockdep lists every class as "ADDR FD: N BD: N USAGE: NAME",
  * followed by one " -> [ADDR] NAME" line per class taken directly after
- * it.  FD counts the classes reachable from it, itself included.  Writes
- * the direct ones to LIST; returns how many classes are taken after CLASS,
- * directly or not (FD - 1), -1 if CLASS is absent, -2 if the file has no
- * dependencies at all (a kernel without CONFIG_PROVE_LOCKING).
+ * it.  Returns false if no line has FD and BD (no CONFIG_PROVE_LOCKING).
  */
-long lockdep_after(FILE *proc, const char *class, FILE *list)
+static bool graph_load(FILE *proc, struct lock_graph *g)
 {
-	char line[512], *name, *bd, *fd_at;
-	bool in = false, deps = false;
-	long fd = -1;
+	char line[512], *name, *bd, *fd_at, *end;
+	bool deps = false;
 
+	memset(g, 0, sizeof(*g));
 	rewind(proc);
 	while (fgets(line, sizeof(line), proc)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, " -> [", 5)) {
-			name = strchr(line, ']');
-			if (in && name && list)
-				fprintf(list, "%s\n", name + 2);
+			end = strchr(line, ']');
+			if (!g->nc || !end || end - line - 5 >= 24)
+				continue;
+			if (g->nto == g->capto) {
+				g->to_name = realloc(g->to_name, (g->capto ? 2 * g->capto : 1024) *
+						     sizeof(*g->to_name));
+				if (!g->to_name)
+					die("out of memory");
+			}
+			graph_grow((void **)&g->to, &g->capto, g->nto, sizeof(*g->to));
+			g->to_name[g->nto] = xstrdup(end[1] == ' ' ? end + 2 : end + 1);
+			snprintf(g->to[g->nto++], 24, "%.*s", (int)(end - line - 5), line + 5);
+			g->c[g->nc - 1].n++;
 			continue;
 		}
-		in = false;
 		bd = strstr(line, " BD:");
 		fd_at = strstr(line, " FD:");
-		deps |= bd && fd_at;
 		name = bd && fd_at ? strstr(bd + 4, ": ") : NULL;
-		if (!name || strcmp(name + 2, class))
+		if (!name || strcspn(line, " ") >= 24)
 			continue;
-		in = true;
-		fd = atol(fd_at + 4) - 1;
+		deps = true;
+		graph_grow((void **)&g->c, &g->capc, g->nc, sizeof(*g->c));
+		memset(&g->c[g->nc], 0, sizeof(g->c[0]));
+		snprintf(g->c[g->nc].addr, 24, "%.*s", (int)strcspn(line, " "), line);
+		g->c[g->nc].name = xstrdup(name + 2);
+		g->c[g->nc].fd = atol(fd_at + 4);
+		g->c[g->nc].first = g->nto;
+		g->nc++;
 	}
-	return deps ? fd : -2;
+	return deps;
+}
+
+static int graph_find(const struct lock_graph *g, int edge)
+{
+	for (int i = 0; i < g->nc; i++)
+		if (!strcmp(g->c[i].addr, g->to[edge]) && !strcmp(g->c[i].name, g->to_name[edge]))
+			return i;
+	return -1;
+}
+
+static void graph_free(struct lock_graph *g)
+{
+	for (int i = 0; i < g->nc; i++)
+		free(g->c[i].name);
+	for (int i = 0; i < g->nto; i++)
+		free(g->to_name[i]);
+	free(g->c);
+	free(g->to);
+	free(g->to_name);
+}
+
+/*
+ * How many lock classes are taken after CLASS, directly or not: lockdep's
+ * own count of its forward dependencies (FD), less the class itself.
+ * Returns -1 if CLASS is absent, -2 if the file has no dependencies at all
+ * (a kernel without CONFIG_PROVE_LOCKING).
+ *
+ * LIST gets the names of the classes that the file's edges reach from
+ * CLASS (a breadth-first walk, the direct ones first).  That is fewer than
+ * the count: /proc/lockdep prints only the edges of distance 1 (NEXT taken
+ * with PREV on top of the held locks), while lockdep's walk also follows
+ * those recorded past held trylocks.  The same rule on both kernels keeps
+ * the lists comparable.
+ */
+long lockdep_after(FILE *proc, const char *class, FILE *list)
+{
+	struct lock_graph g;
+	int *queue, head = 0, tail = 0, start = -1;
+	long n;
+
+	if (!graph_load(proc, &g)) {
+		graph_free(&g);
+		return -2;
+	}
+	for (int i = 0; i < g.nc && start < 0; i++)
+		if (!strcmp(g.c[i].name, class))
+			start = i;
+	if (start < 0) {
+		graph_free(&g);
+		return -1;
+	}
+	queue = malloc(g.nc * sizeof(*queue));
+	if (!queue)
+		die("out of memory");
+	g.c[start].seen = true;
+	queue[tail++] = start;
+	while (head < tail) {
+		struct lock_class *c = &g.c[queue[head++]];
+
+		for (int e = c->first; e < c->first + c->n; e++) {
+			int k = graph_find(&g, e);
+
+			if (k < 0 || g.c[k].seen)
+				continue;
+			g.c[k].seen = true;
+			queue[tail++] = k;
+			if (list)
+				fprintf(list, "%s\n", g.c[k].name);
+		}
+	}
+	n = g.c[start].fd - 1;
+	free(queue);
+	graph_free(&g);
+	return n;
 }

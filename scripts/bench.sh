@@ -73,9 +73,10 @@ runs_of() {
 	cut -f3 "$1/samples.tsv" | sort -u | wc -l
 }
 
-# The lock classes lockdep saw taken directly after a class (file names
-# ARCH-VARIANT-RUN-SCENARIO-CLASS.txt), in the first run of each kernel:
-# those on one kernel only.  Lockdep's "#N" suffix tells apart classes of
+# The lock classes lockdep saw taken after a class (file names
+# ARCH-VARIANT-RUN-SCENARIO-CLASS.txt: those the edges of /proc/lockdep
+# reach from it), in the first run of each kernel: those on one kernel
+# only.  Lockdep's "#N" suffix tells apart classes of
 # the same name in the order they were registered, which differs between
 # kernels: it is left out, and names are compared.
 coupling() { # dir
@@ -89,7 +90,7 @@ coupling() { # dir
 		echo
 		echo "### $what"
 		echo
-		echo "Taken directly after the class on the base only:"
+		echo "Taken after the class on the base only:"
 		echo
 		comm -23 <(names "$b") <(names "$s") | sed 's/^/    /'
 		echo
