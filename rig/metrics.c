@@ -183,8 +183,8 @@ static void graph_free(struct lock_graph *g)
  * CLASS (a breadth-first walk, the direct ones first).  That is fewer than
  * the count: /proc/lockdep prints only the edges of distance 1 (NEXT taken
  * with PREV on top of the held locks), while lockdep's walk also follows
- * those recorded past held trylocks.  The same rule on both kernels keeps
- * the lists comparable.
+ * those recorded past held trylocks and unchecked locks.  The same rule
+ * on both kernels keeps the lists comparable.
  */
 long lockdep_after(FILE *proc, const char *class, FILE *list)
 {
