@@ -72,6 +72,7 @@ static void usage(void)
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
 		"       rig lockdep-after PROC-LOCKDEP-FILE CLASS\n"
+		"       rig lock-stat PROC-LOCK-STAT-FILE CLASS\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -304,6 +305,27 @@ int main(int argc, char **argv)
 	/* the table of a make bench run */
 	if (!strcmp(cmd, "stats"))
 		return stats_main(argc - 2, argv + 2);
+	/* the read-side holds of CLASS in a saved /proc/lock_stat */
+	if (!strcmp(cmd, "lock-stat")) {
+		struct lock_hold h;
+		FILE *f;
+		int rc;
+
+		if (argc != 4)
+			usage();
+		f = fopen(argv[2], "r");
+		if (!f)
+			die("cannot read %s", argv[2]);
+		rc = lock_stat_read(f, argv[3], &h);
+		fclose(f);
+		if (rc == -2)
+			die("%s is not a /proc/lock_stat", argv[2]);
+		if (rc == -1)
+			die("%s has no read holds of %s", argv[2], argv[3]);
+		printf("reads=%.0f hold_max_us=%.2f hold_total_us=%.2f\n", h.acquisitions,
+		       h.max_us, h.total_us);
+		return 0;
+	}
 	/* what a saved /proc/lockdep says was taken after CLASS */
 	if (!strcmp(cmd, "lockdep-after")) {
 		FILE *f;

@@ -12,6 +12,10 @@
  *                       online of a CPU)
  *   lockdep_after CLASS how many lock classes lockdep saw taken after
  *                       CLASS, directly or not (its forward dependencies)
+ *   lock_stat CLASS     the read-side holds of CLASS since the last
+ *                       lock_stat step (or the boot): NAME.hold_max and
+ *                       NAME.hold_total in microseconds, NAME.reads
+ *                       (CONFIG_LOCK_STAT)
  *
  * The table and plots of make bench are made from these files (stats.c,
  * scripts/bench.sh).
@@ -226,4 +230,44 @@ long lockdep_after(FILE *proc, const char *class, FILE *list)
 	free(queue);
 	graph_free(&g);
 	return n;
+}
+
+/*
+ * /proc/lock_stat (CONFIG_LOCK_STAT) has one line per class and kind of
+ * acquisition: "NAME-R:" for read holds when the class has write holds
+ * too, else "NAME:", then con-bounces, the wait time (contentions, min,
+ * max, total, avg), acq-bounces and the hold time (acquisitions, min, max,
+ * total, avg), times in microseconds.  Reads the read-side hold time of
+ * CLASS (its "-R" line; a class taken only for read shows it as NAME-R
+ * too).  Returns 0, -1 if CLASS has no read holds in the file, -2 if the
+ * file is not a lock_stat.
+ */
+int lock_stat_read(FILE *f, const char *class, struct lock_hold *out)
+{
+	char line[1024], want[80], *p;
+	double v[12];
+	bool header = false;
+
+	snprintf(want, sizeof(want), "%s-R:", class);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		header |= !strncmp(line, "lock_stat version", 17);
+		p = line + strspn(line, " ");
+		if (strncmp(p, want, strlen(want)))
+			continue;
+		p += strlen(want);
+		for (int i = 0; i < 12; i++) {
+			char *end;
+
+			v[i] = strtod(p, &end);
+			if (end == p)
+				return -2;
+			p = end;
+		}
+		out->acquisitions = v[7];
+		out->max_us = v[9];
+		out->total_us = v[10];
+		return 0;
+	}
+	return header ? -1 : -2;
 }

@@ -81,6 +81,7 @@ enum verb {
 	V_SHELL_TEST,
 	V_FAULT_SWEEP,
 	V_LOCKDEP_AFTER,
+	V_LOCK_STAT,
 	V_WAIT_ONLINE,
 	V_EXPECT_BLOCKS,
 	V_NR_VERBS
@@ -325,6 +326,14 @@ int step_run(struct run *r, const struct step *s);
 void metric_add(struct run *r, const char *name, const char *unit, double value);
 long loop_metrics(struct run *r, const struct step *s, FILE *f);
 long lockdep_after(FILE *proc, const char *class, FILE *list);
+
+struct lock_hold {
+	double acquisitions;
+	double max_us;		/* the longest single hold */
+	double total_us;
+};
+
+int lock_stat_read(FILE *f, const char *class, struct lock_hold *out);
 
 /* stats.c: the table of make bench */
 int stats_main(int argc, char **argv);

@@ -228,7 +228,8 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 			snprintf(r.why, sizeof(r.why), "%s", line);
 			goto out;
 		}
-		if (s->metric && s->verb != V_LOOP_STOP && s->verb != V_LOCKDEP_AFTER)
+		if (s->metric && s->verb != V_LOOP_STOP && s->verb != V_LOCKDEP_AFTER &&
+		    s->verb != V_LOCK_STAT)
 			metric_add(&r, s->metric, "s", now() - ts);
 		if (o->human) {
 			printf("  %-16s", verb_name(s->verb));

@@ -56,6 +56,7 @@ static const struct verb_def {
 	[V_SHELL_TEST] = { "shell_test", "yVVVVVV", "shell_test SCRIPT [ARG ...]" },
 	[V_FAULT_SWEEP] = { "fault_sweep", "ntI", "fault_sweep ID ONLINE-TYPE [MAX-SITES]" },
 	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
+	[V_LOCK_STAT] = { "lock_stat", "l", "lock_stat LOCK-CLASS" },
 };
 
 static const char *const online_types[] = {

@@ -1312,6 +1312,49 @@ static int lockdep_after_step(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * lock_stat CLASS: the read-side holds of CLASS since the previous
+ * lock_stat step (or the boot), from /proc/lock_stat (saved as
+ * lockstat-N.log), which is then cleared for the next one.
+ */
+static int lock_stat_step(struct run *r, const struct step *s)
+{
+	char reply[256], path[700], metric[160];
+	struct lock_hold h = { 0 };
+	FILE *log;
+	int rc;
+
+	if (run_to_log(r, "lockstat", "run /bin/busybox cat /proc/lock_stat", reply, sizeof(reply),
+		       path, sizeof(path), &log))
+		return -1;
+	rc = lock_stat_read(log, s->args[0], &h);
+	fclose(log);
+	if (agent_field(reply, "exit") != 0 || rc == -2)
+		return fail(r, "lock_stat: no /proc/lock_stat to read (%s; %s)", reply,
+			    "a kernel without CONFIG_LOCK_STAT?");
+	if (rc == -1) {
+		/* no read holds since the last clear: is there such a class? */
+		if (run_to_log(r, "lockdep", "run /bin/busybox cat /proc/lockdep", reply,
+			       sizeof(reply), path, sizeof(path), &log))
+			return -1;
+		rc = lockdep_after(log, s->args[0], NULL);
+		fclose(log);
+		if (rc == -1)
+			return fail(r, "lock_stat: lockdep knows no lock class %s", s->args[0]);
+	}
+	if (s->metric) {
+		snprintf(metric, sizeof(metric), "%s.hold_max", s->metric);
+		metric_add(r, metric, "us", h.max_us);
+		snprintf(metric, sizeof(metric), "%s.hold_total", s->metric);
+		metric_add(r, metric, "us", h.total_us);
+		snprintf(metric, sizeof(metric), "%s.reads", s->metric);
+		metric_add(r, metric, "n", h.acquisitions);
+	}
+	say(r, "  %s read holds: %.0f, longest %.2f us, %.2f us in all\n", s->args[0],
+	    h.acquisitions, h.max_us, h.total_us);
+	return ok(r, reply, sizeof(reply), "write /proc/lock_stat %s", "0", NULL);
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -1373,6 +1416,8 @@ int step_run(struct run *r, const struct step *s)
 		return fault_sweep(r, s);
 	case V_LOCKDEP_AFTER:
 		return lockdep_after_step(r, s);
+	case V_LOCK_STAT:
+		return lock_stat_step(r, s);
 	case V_NR_VERBS:
 		break;
 	}

@@ -200,7 +200,8 @@ fi
 ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
 echo "$inputs" >"$out/inputs"
 if [ -z "${KSRC:-}" ]; then
-	# keep the 16 most recent kernels
+	# keep the 48 most recent kernels (every prefix of the series on both
+	# architectures fits: make bisect)
 	rm -rf "$kcache.tmp"
 	mkdir -p "$kcache.tmp"
 	for f in image System.map .config vmlinux gen_init_cpio objects.txt; do
@@ -209,6 +210,6 @@ if [ -z "${KSRC:-}" ]; then
 	touch "$kcache.tmp/complete"
 	rm -rf "$kcache"
 	mv "$kcache.tmp" "$kcache"
-	ls -1dt "${kcache%/*}"/*/ 2>/dev/null | tail -n +17 | xargs -r rm -rf
+	ls -1dt "${kcache%/*}"/*/ 2>/dev/null | tail -n +49 | xargs -r rm -rf
 fi
 echo "kernel: $arch/$variant: built in $(( $(date +%s) - start )) s"
