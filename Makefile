@@ -47,7 +47,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: bench shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: bisect-table bench shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -183,7 +183,9 @@ lint: base
 # whose passing row docs/bisect.tsv already holds).  Slow: a kernel build per
 # architecture and the suite per prefix, 15-25 minutes each.  Not run by CI.
 bisect: rig
-	@scripts/bisect.sh $(or $(FIRST),0) $(LAST)
+	@CHECK_ARCHES="$(CHECK_ARCHES)" scripts/bisect.sh $(or $(FIRST),0) $(LAST)
+bisect-table: rig
+	@CHECK_ARCHES="$(CHECK_ARCHES)" scripts/bisect.sh --table
 
 # checkpatch.pl must run from the top of a kernel tree.  Its guess "does
 # MAINTAINERS need updating?" (any new file) is replaced by the real check:

@@ -16,17 +16,25 @@
 #
 #   scripts/bisect.sh [FIRST [LAST]]     prefixes FIRST..LAST (default all)
 #   scripts/bisect.sh --table            the recorded rows, nothing run
+# (run through make bisect and make bisect-table, which say which rows
+# make check builds)
 set -uo pipefail
 
 tsv=docs/bisect.tsv
 mapfile -t entries < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' patches/series | grep .)
 n=${#entries[@]}
 
-# What a prefix is made of: its patches and the configuration fragments.
+# What a prefix is made of: its patches and the configuration fragments
+# of the rows make check builds (CHECK_ARCHES, from the Makefile).
 key() {
-	local h
+	local h row frags=
 	h=$(scripts/series.sh hash "prefix-$1") || exit 2
-	echo "$h-$(cat configs/*.config | sha256sum | cut -c1-8)"
+	for row in ${CHECK_ARCHES:?run as make bisect}; do
+		frags="$frags $(build/bin/rig arch "$row" config | tr , ' ')"
+	done
+	frags=$(echo base lockdep mm series $frags | tr ' ' '\n' | sort -u | sed 's|.*|configs/&.config|')
+	# shellcheck disable=SC2086
+	echo "$h-$(cat $frags | sha256sum | cut -c1-8)"
 }
 
 # The recorded row of prefix $1 (tab-separated), if any.
