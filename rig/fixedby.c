@@ -150,11 +150,15 @@ static bool kernel_has(const char *build, const char *variant, const char *arch,
 
 /*
  * The row for RESULT on this build, if the kernel lacks its patch: its
- * subject, whether it may pass, and the failure it expects.
+ * subject, whether it may pass, and the failure it expects.  With two rows
+ * for one result (x86_64/hvo fails one way until patch 2 and another until
+ * patch 7), the first that applies decides, and every row the result
+ * matches counts as matched: none of them is stale.
  */
 const char *fixed_by_missing(const char *build, const char *variant, const char *result,
 			     bool *sometimes, const char **failure)
 {
+	const char *subject = NULL;
 	char arch[32];
 	int r;
 
@@ -163,13 +167,13 @@ const char *fixed_by_missing(const char *build, const char *variant, const char 
 		if (fnmatch(rows[r].pattern, result, 0))
 			continue;
 		rows[r].matched = true;
-		if (kernel_has(build, variant, arch, rows[r].subject))
+		if (subject || kernel_has(build, variant, arch, rows[r].subject))
 			continue;
 		*sometimes = rows[r].sometimes;
 		*failure = rows[r].failure;
-		return rows[r].subject;
+		subject = rows[r].subject;
 	}
-	return NULL;
+	return subject;
 }
 
 /*

@@ -9,8 +9,9 @@
  *
  * A job weighs the host cores its guest keeps busy: one for
  * single-threaded TCG and for guests of two vCPUs, one per vCPU (up to the
- * width) for larger multi-threaded TCG or KVM guests (job_weight()).  Jobs start in order while their weights fit in the width
- * (-j); a job heavier than the width runs alone.
+ * width) for larger multi-threaded TCG or KVM guests (job_weight()).
+ * Jobs start in order while their weights fit in the width (-j); a job
+ * heavier than the width runs alone.
  */
 #include <errno.h>
 #include <signal.h>

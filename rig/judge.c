@@ -8,7 +8,8 @@
  *
  * VERDICT is what the row must make of it on a kernel that lacks every
  * patch: none, xfail, undetected, otherwise, or stale (the row whose
- * pattern is RESULT matched nothing while its scenario ran).  A RESULT
+ * pattern is RESULT matched nothing while its scenario ran), or fresh (no
+ * row whose pattern is RESULT is stale).  A RESULT
  * written "own:RESULT" is judged on an own tree (KSRC=), which counts as
  * having every patch: own-defect is a failure showing a fixed defect.
  */
@@ -51,7 +52,8 @@ static void case_stale(int line, const char *pattern, void *ctx)
 	(void)line;
 	(void)ctx;
 	for (i = 0; i < ncases; i++)
-		if (!strcmp(cases[i].want, "stale") && !strcmp(cases[i].result, pattern))
+		if ((!strcmp(cases[i].want, "stale") || !strcmp(cases[i].want, "fresh")) &&
+		    !strcmp(cases[i].result, pattern))
 			cases[i].stale_seen = true;
 }
 
@@ -95,7 +97,7 @@ void run_judge_tests(struct report *rep, const char *dir)
 		cases[ncases].result = xstrdup(f[0]);
 		cases[ncases].want = xstrdup(f[4]);
 		ncases++;
-		if (!strcmp(f[4], "stale"))
+		if (!strcmp(f[4], "stale") || !strcmp(f[4], "fresh"))
 			continue;
 		if (*f[3])
 			titles_add(&t, f[3]);
@@ -111,10 +113,16 @@ void run_judge_tests(struct report *rep, const char *dir)
 	fclose(fp);
 	fixed_by_stale(case_ran, NULL, case_stale);
 	for (i = 0; i < ncases; i++) {
-		if (strcmp(cases[i].want, "stale"))
+		bool fresh = !strcmp(cases[i].want, "fresh");
+
+		if (strcmp(cases[i].want, "stale") && !fresh)
 			continue;
-		snprintf(name, sizeof(name), "judge/stale:%s", cases[i].result);
-		report_add(rep, name, cases[i].stale_seen, 0,
-			   "the row matched nothing and was not reported stale", "", NULL);
+		snprintf(name, sizeof(name), "judge/%s:%s", cases[i].want, cases[i].result);
+		if (fresh)
+			report_add(rep, name, !cases[i].stale_seen, 0,
+				   "a row that a result matched was reported stale", "", NULL);
+		else
+			report_add(rep, name, cases[i].stale_seen, 0,
+				   "the row matched nothing and was not reported stale", "", NULL);
 	}
 }
