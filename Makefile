@@ -119,6 +119,7 @@ check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) rescan tests/rescan/run | diff -u tests/rescan/expect - || \
 		{ echo "check: rig rescan of tests/rescan/run differs from tests/rescan/expect" >&2; exit 1; }
+	@scripts/bench.sh --selftest
 	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT) >$(B)/shell-check.tap 2>&1 &) \
 	$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \
