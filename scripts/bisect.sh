@@ -54,7 +54,8 @@ record() { # prefix key secs summary expected
 }
 
 # Expected failures of a log, "NAME (patch P)": the TAP lines
-# 'not ok N NAME # TODO fails until "SUBJECT"', SUBJECT a patch of the series.
+# 'not ok N - NAME # TODO fails until "SUBJECT" (T s)', SUBJECT a patch of
+# the series.
 expected() {
 	local p i=0
 	for p in "${entries[@]}"; do
@@ -62,7 +63,7 @@ expected() {
 		awk -v i="$i" '/^Subject:/ { s = $0; while ((getline l) > 0 && l ~ /^ /) s = s l
 			sub(/^Subject: (\[[^]]*\] )?/, "", s); print i "\t" s; exit }' "patches/$p"
 	done >build/bisect/subjects
-	sed -n 's/^not ok [0-9]* \([^ ]*\) # TODO fails until "\(.*\)"$/\1\t\2/p' "$1" |
+	sed -n 's/^not ok [0-9]* - \([^ ]*\) # TODO fails until "\(.*\)" ([0-9.]* s)$/\1\t\2/p' "$1" |
 		awk -F'\t' 'NR == FNR { num[$2] = $1; next }
 			{ print $1 " (patch " ($2 in num ? num[$2] : "?") ")" }' build/bisect/subjects - |
 		sort -u | paste -sd, - | sed 's/,/, /g'
