@@ -305,45 +305,11 @@ int main(int argc, char **argv)
 	/* the table of a make bench run */
 	if (!strcmp(cmd, "stats"))
 		return stats_main(argc - 2, argv + 2);
-	/* the read-side holds of CLASS in a saved /proc/lock_stat */
-	if (!strcmp(cmd, "lock-stat")) {
-		struct lock_hold h;
-		FILE *f;
-		int rc;
-
+	/* what a saved /proc/lock_stat or /proc/lockdep says of CLASS */
+	if (!strcmp(cmd, "lock-stat") || !strcmp(cmd, "lockdep-after")) {
 		if (argc != 4)
 			usage();
-		f = fopen(argv[2], "r");
-		if (!f)
-			die("cannot read %s", argv[2]);
-		rc = lock_stat_read(f, argv[3], &h);
-		fclose(f);
-		if (rc == -2)
-			die("%s is not a /proc/lock_stat", argv[2]);
-		if (rc == -1)
-			die("%s has no read holds of %s", argv[2], argv[3]);
-		printf("reads=%.0f hold_max_us=%.2f hold_total_us=%.2f\n", h.acquisitions,
-		       h.max_us, h.total_us);
-		return 0;
-	}
-	/* what a saved /proc/lockdep says was taken after CLASS */
-	if (!strcmp(cmd, "lockdep-after")) {
-		FILE *f;
-		long n;
-
-		if (argc != 4)
-			usage();
-		f = fopen(argv[2], "r");
-		if (!f)
-			die("cannot read %s", argv[2]);
-		n = lockdep_after(f, argv[3], stdout);
-		fclose(f);
-		if (n == -2)
-			die("%s lists no dependencies (no CONFIG_PROVE_LOCKING?)", argv[2]);
-		if (n < 0)
-			die("%s lists no lock class %s", argv[2], argv[3]);
-		printf("%ld classes after %s, directly or not (lockdep's count)\n", n, argv[3]);
-		return 0;
+		return saved_lock_file(cmd, argv[2], argv[3]);
 	}
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
 	if (!strcmp(cmd, "known")) {

@@ -271,3 +271,37 @@ int lock_stat_read(FILE *f, const char *class, struct lock_hold *out)
 	}
 	return header ? -1 : -2;
 }
+
+/*
+ * rig lock-stat FILE CLASS, rig lockdep-after FILE CLASS: what a saved
+ * /proc/lock_stat says of CLASS's read holds, or a saved /proc/lockdep of
+ * the classes taken after it.
+ */
+int saved_lock_file(const char *cmd, const char *path, const char *class)
+{
+	struct lock_hold h;
+	FILE *f = fopen(path, "r");
+	long n;
+
+	if (!f)
+		die("cannot read %s", path);
+	if (!strcmp(cmd, "lock-stat")) {
+		n = lock_stat_read(f, class, &h);
+		fclose(f);
+		if (n == -2)
+			die("%s is not a /proc/lock_stat", path);
+		if (n == -1)
+			die("%s has no read holds of %s", path, class);
+		printf("reads=%.0f hold_max_us=%.2f hold_total_us=%.2f\n", h.acquisitions,
+		       h.max_us, h.total_us);
+		return 0;
+	}
+	n = lockdep_after(f, class, stdout);
+	fclose(f);
+	if (n == -2)
+		die("%s lists no dependencies (no CONFIG_PROVE_LOCKING?)", path);
+	if (n < 0)
+		die("%s lists no lock class %s", path, class);
+	printf("%ld classes after %s, directly or not (lockdep's count)\n", n, class);
+	return 0;
+}

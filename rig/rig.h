@@ -334,6 +334,7 @@ struct lock_hold {
 };
 
 int lock_stat_read(FILE *f, const char *class, struct lock_hold *out);
+int saved_lock_file(const char *cmd, const char *path, const char *class);
 
 /* stats.c: the table of make bench */
 int stats_main(int argc, char **argv);
