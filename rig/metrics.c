@@ -5,7 +5,6 @@
  * results (one line per sample: name, unit, value).  What a step measures
  * depends on the step:
  *
- *   any step            its wall time, NAME in seconds
  *   loop_stop ID        every write of the loop, as timed inside the guest:
  *                       NAME.VALUE in microseconds (one name per value the
  *                       loop writes, e.g. cpu.0 and cpu.1 for offline and
@@ -16,6 +15,7 @@
  *                       lock_stat step (or the boot): NAME.hold_max and
  *                       NAME.hold_total in microseconds, NAME.reads
  *                       (CONFIG_LOCK_STAT)
+ *   any other step      its wall time, NAME in seconds
  *
  * The table and plots of make bench are made from these files (stats.c,
  * scripts/bench.sh).
@@ -30,6 +30,7 @@ void metric_add(struct run *r, const char *name, const char *unit, double value)
 	char path[600];
 	FILE *f;
 
+	r->measured = true;
 	snprintf(path, sizeof(path), "%s/metrics.tsv", r->vm->dir);
 	f = fopen(path, "a");
 	if (!f)
@@ -96,8 +97,10 @@ struct lock_graph {
 		bool seen;
 	} *c;
 	int nc, capc;
-	char (*to)[24];		/* the address each edge leads to */
-	char **to_name;		/* ... and the name */
+	struct lock_edge {	/* the class an edge leads to */
+		char addr[24];
+		char *name;
+	} *to;
 	int nto, capto;
 };
 
@@ -129,15 +132,9 @@ static bool graph_load(FILE *proc, struct lock_graph *g)
 			end = strchr(line, ']');
 			if (!g->nc || !end || end - line - 5 >= 24)
 				continue;
-			if (g->nto == g->capto) {
-				g->to_name = realloc(g->to_name, (g->capto ? 2 * g->capto : 1024) *
-						     sizeof(*g->to_name));
-				if (!g->to_name)
-					die("out of memory");
-			}
 			graph_grow((void **)&g->to, &g->capto, g->nto, sizeof(*g->to));
-			g->to_name[g->nto] = xstrdup(end[1] == ' ' ? end + 2 : end + 1);
-			snprintf(g->to[g->nto++], 24, "%.*s", (int)(end - line - 5), line + 5);
+			g->to[g->nto].name = xstrdup(end[1] == ' ' ? end + 2 : end + 1);
+			snprintf(g->to[g->nto++].addr, 24, "%.*s", (int)(end - line - 5), line + 5);
 			g->c[g->nc - 1].n++;
 			continue;
 		}
@@ -161,7 +158,8 @@ static bool graph_load(FILE *proc, struct lock_graph *g)
 static int graph_find(const struct lock_graph *g, int edge)
 {
 	for (int i = 0; i < g->nc; i++)
-		if (!strcmp(g->c[i].addr, g->to[edge]) && !strcmp(g->c[i].name, g->to_name[edge]))
+		if (!strcmp(g->c[i].addr, g->to[edge].addr) &&
+		    !strcmp(g->c[i].name, g->to[edge].name))
 			return i;
 	return -1;
 }
@@ -171,10 +169,9 @@ static void graph_free(struct lock_graph *g)
 	for (int i = 0; i < g->nc; i++)
 		free(g->c[i].name);
 	for (int i = 0; i < g->nto; i++)
-		free(g->to_name[i]);
+		free(g->to[i].name);
 	free(g->c);
 	free(g->to);
-	free(g->to_name);
 }
 
 /*

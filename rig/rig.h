@@ -318,6 +318,7 @@ struct run {
 	size_t prev_step_off;		/* ... and when the step before it began */
 	char why[1024];
 	FILE *report;			/* human progress, may be NULL */
+	bool measured;			/* the current step recorded its own metrics */
 };
 
 int step_run(struct run *r, const struct step *s);

@@ -141,7 +141,7 @@ int stats_main(int argc, char **argv)
 	bool dat = argc == 2 && !strcmp(argv[0], "--dat");
 	int bad = 0;
 
-	if ((argc != 1 && !dat) || !strcmp(argv[0], "--dat") != dat)
+	if (argc != 1 + dat || !strcmp(argv[argc - 1], "--dat"))
 		die("usage: rig stats [--dat] SAMPLES.tsv");
 	load(argv[argc - 1]);
 	for (int i = 0; i < nall; i++) {

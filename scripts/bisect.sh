@@ -30,9 +30,9 @@ key() {
 	local h row frags=
 	h=$(scripts/series.sh hash "prefix-$1") || exit 2
 	for row in ${CHECK_ARCHES:?run as make bisect}; do
-		frags="$frags $(build/bin/rig arch "$row" config | tr , ' ')"
+		frags="$frags $(scripts/kernel.sh --fragments "$row")" || exit 2
 	done
-	frags=$(echo base lockdep mm series $frags | tr ' ' '\n' | sort -u | sed 's|.*|configs/&.config|')
+	frags=$(echo $frags | tr ' ' '\n' | sort -u)
 	# shellcheck disable=SC2086
 	echo "$h-$(cat $frags | sha256sum | cut -c1-8)"
 }

@@ -6,10 +6,18 @@
 # .config land in build/kernels/VARIANT/ARCH/.  Nothing is rebuilt when no
 # input (base, series, fragment options, compiler columns of the arch row)
 # changed.
+#
+#   kernel.sh ARCH [VARIANT]      build
+#   kernel.sh --fragments ARCH    the row's configuration fragments, in order
 set -euo pipefail
 # Our own make's ARCH= (x86_64, ppc64le) is not the kernel's ARCH=.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
+fragments_only=
+if [ "${1:-}" = --fragments ]; then
+	fragments_only=1
+	shift
+fi
 arch=${1:?arch}
 variant=${2:-main}
 src=build/src
@@ -36,6 +44,10 @@ for f in $($rig arch "$arch" config | tr , ' '); do
 	fragments="$fragments configs/$f.config"
 done
 fragments="$fragments configs/series.config"
+if [ -n "$fragments_only" ]; then
+	echo "$fragments"
+	exit 0
+fi
 if [ -n "${KCONFIG:-}" ]; then
 	[ -f "$KCONFIG" ] || die "KCONFIG=$KCONFIG: no such file"
 	fragments="$fragments $KCONFIG"
