@@ -59,7 +59,8 @@ static void usage(void)
 	fprintf(stderr,
 		"Usage: rig check [--arch A]... [--variant V] [--build DIR] [--jobs N] [--slow]\n"
 		"                 [--races] [--fixtures DIR] [--refuse DIR] [--judge DIR]\n"
-		"                 [--known-issues] [--seed S[,S...]] [--ops N] [--duration SECONDS]\n"
+		"                 [--known-issues] [--callers] [--seed S[,S...]] [--ops N]\n"
+		"                 [--duration SECONDS]\n"
 		"                 [SCENARIO...]\n"
 		"       rig run   [--arch A]... [--variant V] [--build DIR] [--jobs N] [--record DIR]\n"
 		"                 SCENARIO...\n"
@@ -70,6 +71,7 @@ static void usage(void)
 		"                      virtio-mem ID SIZE | cpu add | cpu del | status | scan\n"
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
+		"       rig callers [--table TABLE] RESULTS-DIR\n"
 		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
 		"       rig lockdep-after PROC-LOCKDEP-FILE CLASS\n"
 		"       rig lock-stat PROC-LOCK-STAT-FILE CLASS\n"
@@ -129,6 +131,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "ops", required_argument, NULL, 'O' },
 		{ "duration", required_argument, NULL, 'T' },
+		{ "callers", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -181,6 +184,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'T':
 			o->duration = parse_count("duration", optarg, 1, 7 * 86400);
+			break;
+		case 'C':
+			o->callers = true;
 			break;
 		default:
 			usage();
@@ -311,6 +317,9 @@ int main(int argc, char **argv)
 			usage();
 		return saved_lock_file(cmd, argv[2], argv[3]);
 	}
+	/* the per-function hit table of an earlier run, judged again */
+	if (!strcmp(cmd, "callers"))
+		return callers_main(argc, argv);
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
 	if (!strcmp(cmd, "known")) {
 		if (argc != 5)
@@ -379,6 +388,8 @@ int main(int argc, char **argv)
 	sc = calloc(nsc + 1, sizeof(*sc));
 	load_all(nsc, argv, sc);
 	fixed_by_load("tests/fixed-by.tbl", "patches/series");
+	if (callers_load("tests/callers.tbl") && file_exists("tests/callers.tbl"))
+		die("tests/callers.tbl: cannot use it (see above)");
 	if (!strcmp(cmd, "validate")) {
 		printf("%d scenario file(s) valid\n", nsc);
 		return 0;
@@ -457,6 +468,8 @@ int main(int argc, char **argv)
 	free(jobs);
 	if (o.known_issues)
 		known_recheck(&rep, o.arches, o.narches);
+	if (o.callers)
+		callers_report(&rep);
 	failed = report_close(&rep);
 	for (i = 0; i < nsc; i++)
 		scenario_free(&sc[i]);

@@ -337,6 +337,15 @@ struct lock_hold {
 int lock_stat_read(FILE *f, const char *class, struct lock_hold *out);
 int saved_lock_file(const char *cmd, const char *path, const char *class);
 
+/* callers.c: the per-function hit counts (tests/callers.tbl) */
+int callers_load(const char *path);
+void callers_arm(struct run *r, const char *kernel);
+void callers_collect(struct run *r);
+int callers_judge(const char *table, const char *dir, FILE *out, char *why, size_t len,
+		  char *diag, size_t dlen);
+int callers_main(int argc, char **argv);
+void callers_report(struct report *rep);
+
 /* stats.c: the table of make bench */
 int stats_main(int argc, char **argv);
 void run_sub_add(struct run *r, const char *name, bool ok, const char *why,
@@ -429,6 +438,7 @@ struct opts {
 	int ops;			/* ... operations per seed (0: the scenario's) */
 	int duration;			/* ... seconds, then stop generating (0: none) */
 	bool arch_given;		/* --arch was on the command line */
+	bool callers;			/* judge the per-function hit counts */
 };
 
 extern const char *base_version;
