@@ -121,8 +121,9 @@ check: rig kernels initramfs
 		{ echo "check: rig rescan of tests/rescan/run differs from tests/rescan/expect" >&2; exit 1; }
 	@scripts/bench.sh --selftest
 	@rm -rf $(B)/callers-test && cp -r tests/callers/run $(B)/callers-test && \
-	$(RIG) callers --table tests/callers/table $(B)/callers-test | diff -u tests/callers/expect - || \
-		{ echo "check: rig callers of tests/callers/run differs from tests/callers/expect" >&2; exit 1; }
+	$(RIG) callers --table tests/callers/table $(B)/callers-test | diff -u tests/callers/expect - && \
+	diff -u tests/callers/coverage.expect $(B)/callers-test/coverage.tsv || \
+		{ echo "check: rig callers of tests/callers/run differs from tests/callers/*expect" >&2; exit 1; }
 	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT) >$(B)/shell-check.tap 2>&1 &) \
 	$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \

@@ -32,8 +32,19 @@
 #define MAX_CALLERS	128
 #define MAX_PROBES	4
 
+/* a function of a "file:PATH" row */
+struct fn {
+	char *sym;
+	long hits;
+	bool armed;
+	char why[64];			/* why it could not be armed */
+};
+
 struct caller {
 	char *func, *karch, *reason;
+	bool file;			/* "file:PATH": every function of PATH */
+	struct fn *fns;
+	int nfns;
 	char *probe[MAX_PROBES];
 	int nprobes;
 	/* one run's table */
@@ -58,6 +69,9 @@ static void callers_free(void)
 		free(callers[i].scenarios);
 		for (j = 0; j < callers[i].nprobes; j++)
 			free(callers[i].probe[j]);
+		for (j = 0; j < callers[i].nfns; j++)
+			free(callers[i].fns[j].sym);
+		free(callers[i].fns);
 	}
 	memset(callers, 0, sizeof(callers));
 	ncallers = 0;
@@ -97,9 +111,16 @@ int callers_load(const char *path)
 		c->func = xstrdup(f[0]);
 		c->karch = xstrdup(f[1]);
 		c->reason = xstrdup(f[3]);
-		if (!strcmp(f[2], "-"))
+		c->file = !strncmp(f[0], "file:", 5);
+		if (c->file && strcmp(f[2], "-")) {
+			info("%s:%d: a file row counts every function of the file: symbols '-'",
+			     path, n);
+			ncallers++;
+			goto bad;
+		}
+		if (!c->file && !strcmp(f[2], "-"))
 			c->probe[c->nprobes++] = xstrdup(f[0]);
-		else
+		else if (!c->file)
 			for (tok = strtok_r(f[2], ", ", &save); tok && c->nprobes < MAX_PROBES;
 			     tok = strtok_r(NULL, ", ", &save))
 				c->probe[c->nprobes++] = xstrdup(tok);
@@ -155,6 +176,65 @@ static void event_name(const char *sym, char *out, size_t len)
 	out[i] = '\0';
 }
 
+/* The probes of one guest: each symbol gets one event, whichever rows name it. */
+struct arming {
+	struct run *r;
+	FILE *map, *log;
+	char **done;			/* symbols armed so far, and their events */
+	int ndone, failed;
+};
+
+static void arm_one(struct arming *a, const char *func, const char *probe)
+{
+	char sym[256], ev[256], reply[256];
+	int i, same;
+
+	same = symbol_lookup(a->map, probe, sym, sizeof(sym));
+	if (!same) {
+		fprintf(a->log, "absent %s %s\n", func, probe);
+		return;
+	}
+	if (same > 1) {
+		fprintf(a->log, "ambiguous %s %s %d\n", func, probe, same);
+		return;
+	}
+	event_name(sym, ev, sizeof(ev));
+	for (i = 0; i < a->ndone; i++) {
+		if (!strcmp(a->done[i], sym)) {
+			fprintf(a->log, "armed %s %s %s\n", func, sym, ev);
+			return;
+		}
+	}
+	/* the kernel's limit on event names (MAX_EVENT_NAME_LEN) */
+	if (strlen(ev) >= 64) {
+		fprintf(a->log, "refused %s %s name-too-long\n", func, sym);
+		return;
+	}
+	if (agent_cmd(a->r->vm, reply, sizeof(reply), 20,
+		      "write " TRACEFS "/kprobe_events p:rig/%s\\s%s", ev, sym)) {
+		reply[strcspn(reply, " ")] = '\0';
+		fprintf(a->log, "refused %s %s %s\n", func, sym, reply[0] ? reply : "?");
+		a->failed += a->r->vm->dead;
+		return;
+	}
+	a->done = realloc(a->done, (a->ndone + 1) * sizeof(*a->done));
+	if (!a->done)
+		die("out of memory");
+	a->done[a->ndone++] = xstrdup(sym);
+	fprintf(a->log, "armed %s %s %s\n", func, sym, ev);
+}
+
+/* Every function the kernel's functions.txt places in the row's file. */
+static void arm_file(struct arming *a, const struct caller *c, FILE *fns)
+{
+	char line[512], file[256], sym[256];
+
+	rewind(fns);
+	while (!a->failed && fgets(line, sizeof(line), fns))
+		if (sscanf(line, "%255s %255s", file, sym) == 2 && !strcmp(file, c->func + 5))
+			arm_one(a, c->func, sym);
+}
+
 /*
  * After READY: a kprobe event for every symbol of the table that the
  * kernel of this run has, once; callers.log says what was armed and why
@@ -163,65 +243,59 @@ static void event_name(const char *sym, char *out, size_t len)
  */
 void callers_arm(struct run *r, const char *kernel)
 {
-	char path[800], sym[256], ev[256], reply[256], *slash;
-	int i, j, armed = 0, same;
-	FILE *map, *log;
+	char path[800], reply[256], *slash;
+	struct arming a = { .r = r };
+	FILE *fns;
+	int i, j;
 
 	if (!ncallers)
 		return;
 	snprintf(path, sizeof(path), "%s/callers.log", r->vm->dir);
-	log = fopen(path, "w");
-	if (!log)
+	a.log = fopen(path, "w");
+	if (!a.log)
 		return;
-	fprintf(log, "run %s/%s %s\n", r->vm->arch->name, r->sc->name, r->vm->arch->karch);
+	fprintf(a.log, "run %s/%s %s\n", r->vm->arch->name, r->sc->name, r->vm->arch->karch);
 	snprintf(path, sizeof(path), "%s", kernel);
 	slash = strrchr(path, '/');
-	snprintf(slash ? slash + 1 : path, sizeof(path) - (slash ? slash + 1 - path : 0),
-		 "System.map");
-	map = fopen(path, "r");
-	if (!map) {
-		fprintf(log, "unavailable no %s\n", path);
-		fclose(log);
+	slash = slash ? slash + 1 : path;
+	snprintf(slash, sizeof(path) - (slash - path), "System.map");
+	a.map = fopen(path, "r");
+	if (!a.map) {
+		fprintf(a.log, "unavailable no %s\n", path);
+		fclose(a.log);
 		return;
 	}
+	snprintf(slash, sizeof(path) - (slash - path), "functions.txt");
+	fns = fopen(path, "r");
 	/* tracing on or off, the kernel counts the hits; the buffer stays empty */
 	if (agent_cmd(r->vm, reply, sizeof(reply), 10, "write " TRACEFS "/tracing_on 0")) {
-		fprintf(log, "unavailable %s (a kernel without tracing?)\n", reply);
+		fprintf(a.log, "unavailable %s (a kernel without tracing?)\n", reply);
 		goto out;
 	}
-	for (i = 0; i < ncallers; i++) {
+	for (i = 0; i < ncallers && !a.failed; i++) {
 		const struct caller *c = &callers[i];
 
 		if (!for_karch(c, r->vm->arch->karch))
 			continue;
-		for (j = 0; j < c->nprobes; j++) {
-			same = symbol_lookup(map, c->probe[j], sym, sizeof(sym));
-			if (!same) {
-				fprintf(log, "absent %s %s\n", c->func, c->probe[j]);
-				continue;
-			}
-			if (same > 1) {
-				fprintf(log, "ambiguous %s %s %d\n", c->func, c->probe[j], same);
-				continue;
-			}
-			event_name(sym, ev, sizeof(ev));
-			if (agent_cmd(r->vm, reply, sizeof(reply), 20,
-				      "write " TRACEFS "/kprobe_events p:rig/%s\\s%s", ev, sym)) {
-				fprintf(log, "refused %s %s %s\n", c->func, sym, reply);
-				if (r->vm->dead)
-					goto out;
-				continue;
-			}
-			fprintf(log, "armed %s %s %s\n", c->func, sym, ev);
-			armed++;
-		}
+		if (c->file && fns)
+			arm_file(&a, c, fns);
+		else if (c->file)
+			fprintf(a.log, "unavailable %s: no functions.txt beside the kernel\n",
+				c->func);
+		for (j = 0; j < c->nprobes && !a.failed; j++)
+			arm_one(&a, c->func, c->probe[j]);
 	}
-	if (armed && agent_cmd(r->vm, reply, sizeof(reply), 20,
-			       "write " TRACEFS "/events/rig/enable 1"))
-		fprintf(log, "unavailable enabling the events: %s\n", reply);
+	if (a.ndone && agent_cmd(r->vm, reply, sizeof(reply), 20,
+				 "write " TRACEFS "/events/rig/enable 1"))
+		fprintf(a.log, "unavailable enabling the events: %s\n", reply);
 out:
-	fclose(map);
-	fclose(log);
+	for (i = 0; i < a.ndone; i++)
+		free(a.done[i]);
+	free(a.done);
+	if (fns)
+		fclose(fns);
+	fclose(a.map);
+	fclose(a.log);
 }
 
 /* Before the guest goes: the hits of every armed probe, into callers.log. */
@@ -291,11 +365,31 @@ static void add_scenario(struct caller *c, const char *run)
 	c->slen += snprintf(p + c->slen, n, "%s%s", c->slen ? "," : "", run);
 }
 
-/* One result's callers.log into the table; the karch it ran on, or NULL. */
+static struct fn *file_fn(struct caller *c, const char *sym)
+{
+	int i;
+
+	for (i = 0; i < c->nfns; i++)
+		if (!strcmp(c->fns[i].sym, sym))
+			return &c->fns[i];
+	c->fns = realloc(c->fns, (c->nfns + 1) * sizeof(*c->fns));
+	if (!c->fns)
+		die("out of memory");
+	memset(&c->fns[c->nfns], 0, sizeof(*c->fns));
+	c->fns[c->nfns].sym = xstrdup(sym);
+	return &c->fns[c->nfns++];
+}
+
+struct probe_event {
+	char ev[64], func[128], sym[128];
+};
+
+/* One result's callers.log into the table; karch gets the arch it ran on. */
 static void read_log(const char *path, char *karch, size_t klen, int *runs)
 {
-	char line[512], a[256], b[256], c[256], run[256] = "";
-	char (*ev_func)[2][256] = NULL;
+	char line[512], a[256], b[256], c[256], d[256], run[256] = "";
+	struct probe_event *evs = NULL;
+	struct caller *cl;
 	int nev = 0, i;
 	long hits;
 	FILE *f = fopen(path, "r");
@@ -303,44 +397,69 @@ static void read_log(const char *path, char *karch, size_t klen, int *runs)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "run %255s %255s", run, a) == 2) {
-			snprintf(karch, klen, "%s", a);
+		d[0] = '\0';
+		if (sscanf(line, "%255s %255s %255s %255s", a, b, c, d) < 3)
+			continue;
+		if (!strcmp(a, "run")) {
+			snprintf(run, sizeof(run), "%s", b);
+			snprintf(karch, klen, "%s", c);
 			(*runs)++;
-		} else if (sscanf(line, "armed %255s %255s %255s", a, b, c) == 3) {
-			struct caller *cl = by_func(a);
-
-			ev_func = realloc(ev_func, (nev + 1) * sizeof(*ev_func));
-			if (!ev_func)
+		} else if (!strcmp(a, "armed") && d[0]) {
+			evs = realloc(evs, (nev + 1) * sizeof(*evs));
+			if (!evs)
 				die("out of memory");
-			snprintf(ev_func[nev][0], 256, "%s", c);
-			snprintf(ev_func[nev][1], 256, "%s", a);
+			snprintf(evs[nev].ev, sizeof(evs->ev), "%s", d);
+			snprintf(evs[nev].func, sizeof(evs->func), "%s", b);
+			snprintf(evs[nev].sym, sizeof(evs->sym), "%s", c);
 			nev++;
+			cl = by_func(b);
 			if (cl)
 				cl->armed = true;
-		} else if (sscanf(line, "%255s %255s %255s", a, b, c) == 3 &&
-			   (!strcmp(a, "absent") || !strcmp(a, "ambiguous") ||
-			    !strcmp(a, "refused"))) {
-			struct caller *cl = by_func(b);
-
-			if (cl && !cl->unarmed[0])
-				snprintf(cl->unarmed, sizeof(cl->unarmed), "%s %s", c, a);
-		} else if (sscanf(line, "hits %255s %ld", a, &hits) == 2) {
+			if (cl && cl->file)
+				file_fn(cl, c)->armed = true;
+		} else if (!strcmp(a, "absent") || !strcmp(a, "ambiguous") ||
+			   !strcmp(a, "refused")) {
+			cl = by_func(b);
+			if (cl && cl->file)
+				snprintf(file_fn(cl, c)->why, sizeof(cl->fns->why), "%s%s%s", a,
+					 d[0] ? " " : "", d);
+			else if (cl && !cl->unarmed[0])
+				snprintf(cl->unarmed, sizeof(cl->unarmed), "%s %s%s%s", c, a,
+					 d[0] ? " " : "", d);
+		} else if (!strcmp(a, "hits") && sscanf(c, "%ld", &hits) == 1 && hits > 0) {
 			for (i = 0; i < nev; i++) {
-				struct caller *cl;
-
-				if (strcmp(ev_func[i][0], a))
+				if (strcmp(evs[i].ev, b))
 					continue;
-				cl = by_func(ev_func[i][1]);
-				if (!cl || hits <= 0)
+				cl = by_func(evs[i].func);
+				if (!cl)
 					continue;
 				if (!has_scenario(cl, run))
 					add_scenario(cl, run);
 				cl->hits += hits;
+				if (cl->file)
+					file_fn(cl, evs[i].sym)->hits += hits;
 			}
 		}
 	}
-	free(ev_func);
+	free(evs);
 	fclose(f);
+}
+
+/* "file:" rows: how many of the file's functions ran; each into coverage.tsv. */
+static void file_coverage(const struct caller *c, FILE *cov, char *at, size_t len)
+{
+	int i, ran = 0, unarmed = 0;
+
+	for (i = 0; i < c->nfns; i++) {
+		const struct fn *fn = &c->fns[i];
+
+		ran += fn->hits > 0;
+		unarmed += !fn->armed;
+		fprintf(cov, "%s\t%s\t%ld\t%s\n", c->func + 5, fn->sym, fn->hits,
+			fn->armed ? "-" : fn->why[0] ? fn->why : "not armed");
+	}
+	snprintf(at, len, "%d of %d functions ran (%d could not be armed)", ran, c->nfns,
+		 unarmed);
 }
 
 /*
@@ -354,7 +473,7 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 	int i, j, k, nde, runs = 0, bad = 0, ran = 0, explained = 0;
 	struct dirent **de;
 	size_t w = 0;
-	FILE *tsv;
+	FILE *tsv, *cov;
 
 	why[0] = '\0';
 	snprintf(diag, dlen, "functions=%d", ncallers);
@@ -366,6 +485,11 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		free(callers[i].scenarios);
 		callers[i].scenarios = NULL;
 		callers[i].slen = 0;
+		for (j = 0; j < callers[i].nfns; j++)
+			free(callers[i].fns[j].sym);
+		free(callers[i].fns);
+		callers[i].fns = NULL;
+		callers[i].nfns = 0;
 	}
 	nde = scandir(dir, &de, NULL, alphasort);
 	if (nde < 0) {
@@ -395,13 +519,20 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 			 dir);
 		return 1;
 	}
+	snprintf(path, sizeof(path), "%s/coverage.tsv", dir);
+	cov = fopen(path, "w");
 	snprintf(path, sizeof(path), "%s/callers.tsv", dir);
 	tsv = fopen(path, "w");
-	if (!tsv) {
-		snprintf(why, len, "cannot write %s", path);
+	if (!tsv || !cov) {
+		snprintf(why, len, "cannot write %s or coverage.tsv beside it", path);
+		if (tsv)
+			fclose(tsv);
+		if (cov)
+			fclose(cov);
 		return 1;
 	}
 	fprintf(tsv, "function\thits\tscenarios\treason\tcounted at\n");
+	fprintf(cov, "file\tfunction\thits\tnot armed\n");
 	for (i = 0; i < ncallers; i++) {
 		struct caller *c = &callers[i];
 		const char *problem = NULL;
@@ -412,6 +543,8 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		for (j = 0; j < c->nprobes; j++)
 			snprintf(at + strlen(at), sizeof(at) - strlen(at), "%s%s", j ? "," : "",
 				 c->probe[j]);
+		if (c->file)
+			file_coverage(c, cov, at, sizeof(at));
 		fprintf(tsv, "%s\t%ld\t%s\t%s\t%s\n", c->func, c->hits,
 			c->scenarios ?: "-", c->reason, at);
 		if (!c->judged)
@@ -434,6 +567,7 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 			w += snprintf(why + w, len - w, " %s (%s);", c->func, problem);
 	}
 	fclose(tsv);
+	fclose(cov);
 	snprintf(diag, dlen, "functions=%d ran=%d explained=%d failing=%d guests=%d", ncallers, ran,
 		 explained, bad, runs);
 	if (out) {

@@ -210,13 +210,19 @@ else
 fi
 # what this configuration compiled, for the series' build coverage
 ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
+# every function with the file that defines it: the function coverage of
+# the files tests/callers.tbl names (rig/callers.c)
+"${cross}nm" -A --defined-only "$obj/vmlinux.a" 2>/dev/null |
+	awk -F: '{ split($3, s, " ") }
+		s[2] ~ /^[tT]$/ && s[3] !~ /^(__pfx_|__cfi_|__SCT__)/ {
+			f = $2; sub(/\.o$/, ".c", f); print f, s[3] }' >"$out/functions.txt"
 echo "$inputs" >"$out/inputs"
 if [ -z "${KSRC:-}" ]; then
 	# keep the 48 most recent kernels (every prefix of the series on both
 	# architectures fits: make bisect)
 	rm -rf "$kcache.tmp"
 	mkdir -p "$kcache.tmp"
-	for f in image System.map .config vmlinux gen_init_cpio objects.txt; do
+	for f in image System.map .config vmlinux gen_init_cpio objects.txt functions.txt; do
 		[ -f "$out/$f" ] && cp -p "$out/$f" "$kcache.tmp/"
 	done
 	touch "$kcache.tmp/complete"
