@@ -426,7 +426,8 @@ static void read_log(const char *path, char *karch, size_t klen, int *runs)
 			else if (cl && !cl->unarmed[0])
 				snprintf(cl->unarmed, sizeof(cl->unarmed), "%s %s%s%s", c, a,
 					 d[0] ? " " : "", d);
-		} else if (!strcmp(a, "hits") && sscanf(c, "%ld", &hits) == 1 && hits > 0) {
+		} else if (!strcmp(a, "hits") && strtol(c, NULL, 10) > 0) {
+			hits = strtol(c, NULL, 10);
 			for (i = 0; i < nev; i++) {
 				if (strcmp(evs[i].ev, b))
 					continue;
