@@ -82,6 +82,7 @@ enum verb {
 	V_FAULT_SWEEP,
 	V_LOCKDEP_AFTER,
 	V_LOCK_STAT,
+	V_SLEEP,
 	V_WAIT_ONLINE,
 	V_EXPECT_BLOCKS,
 	V_NR_VERBS
@@ -149,6 +150,8 @@ struct scenario {
 	int nsteps;
 };
 
+int dimm_add_node(const struct step *s);
+bool dimm_add_nowait(const struct step *s);
 const char *verb_name(enum verb v);
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len);
 int scenario_step(struct scenario *sc, const char *origin, int line, const char *text,

@@ -20,7 +20,7 @@
  * p = absolute guest path, v = value (escapes as in docs/agent.md),
  * e = "ok" or an errno name, i = seconds (1..3600), x = program name,
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
- * per cent ("5%"), o = "node=N" (a NUMA node of the scenario), b = a block
+ * per cent ("5%"), o = "node=N" (a NUMA node of the scenario) or "nowait", b = a block
  * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
  * kmem, none), y = a script name (name.sh), l = a lock class name.
  * An upper-case kind is optional.
@@ -30,7 +30,7 @@ static const struct verb_def {
 	const char *args;
 	const char *usage;
 } verbs[V_NR_VERBS] = {
-	[V_DIMM_ADD] = { "dimm_add", "nzO", "dimm_add ID SIZE [node=N]" },
+	[V_DIMM_ADD] = { "dimm_add", "nzOO", "dimm_add ID SIZE [node=N] [nowait]" },
 	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error|nowait]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
@@ -57,6 +57,7 @@ static const struct verb_def {
 	[V_FAULT_SWEEP] = { "fault_sweep", "ntI", "fault_sweep ID ONLINE-TYPE [MAX-SITES]" },
 	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
 	[V_LOCK_STAT] = { "lock_stat", "l", "lock_stat LOCK-CLASS" },
+	[V_SLEEP] = { "sleep", "i", "sleep SECONDS" },
 };
 
 static const char *const online_types[] = {
@@ -64,6 +65,28 @@ static const char *const online_types[] = {
 };
 
 static const char *const unplug_results[] = { "deleted", "error", "nowait", NULL };
+
+/* dimm_add ID SIZE [node=N] [nowait], in either order: the node, or -1 */
+int dimm_add_node(const struct step *s)
+{
+	int i;
+
+	for (i = 2; i < s->nargs; i++)
+		if (!strncmp(s->args[i], "node=", 5))
+			return atoi(s->args[i] + 5);
+	return -1;
+}
+
+/* ... and whether the step returns once the device is plugged */
+bool dimm_add_nowait(const struct step *s)
+{
+	int i;
+
+	for (i = 2; i < s->nargs; i++)
+		if (!strcmp(s->args[i], "nowait"))
+			return true;
+	return false;
+}
 
 const char *verb_name(enum verb v)
 {
@@ -155,8 +178,10 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 			return perr(p, "%s: '%s' is not a share in per cent (0%%..100%%)", verb, a);
 		return 0;
 	case 'o':
+		if (!strcmp(a, "nowait"))
+			return 0;
 		if (strncmp(a, "node=", 5) || !a[5] || strspn(a + 5, "0123456789") != strlen(a + 5))
-			return perr(p, "%s: '%s' is not node=N", verb, a);
+			return perr(p, "%s: '%s' is not node=N or nowait", verb, a);
 		return 0;
 	case 'b':
 		if (strcmp(a, "online") && strcmp(a, "offline"))
@@ -603,10 +628,15 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 	for (int i = 0; i < sc->nsteps; i++) {
 		const struct step *st = &sc->steps[i];
 
-		if (st->verb == V_DIMM_ADD && st->nargs > 2 && atoi(st->args[2] + 5) >= sc->nnuma) {
+		if (st->verb == V_DIMM_ADD && st->nargs == 4 &&
+		    !strncmp(st->args[2], "node=", 5) == !strncmp(st->args[3], "node=", 5)) {
 			p.line = st->line;
-			return perr(&p, "dimm_add: %s, but the scenario has %d NUMA node(s)",
-				    st->args[2], sc->nnuma ? sc->nnuma : 1);
+			return perr(&p, "dimm_add: want at most one node=N and one nowait");
+		}
+		if (st->verb == V_DIMM_ADD && dimm_add_node(st) >= sc->nnuma) {
+			p.line = st->line;
+			return perr(&p, "dimm_add: node=%d, but the scenario has %d NUMA node(s)",
+				    dimm_add_node(st), sc->nnuma ? sc->nnuma : 1);
 		}
 		if (st->verb == V_DIMM_DEL && st->nargs > 1 && !strcmp(st->args[1], "nowait") &&
 		    !sc->nexpect) {

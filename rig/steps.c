@@ -267,9 +267,13 @@ static int dimm_add(struct run *r, const struct step *s)
 {
 	long first, count;
 
-	if (memdev_add(r, "pc-dimm", s->args[0], s->args[1],
-		       s->nargs > 2 ? atoi(s->args[2] + 5) : -1))
+	if (memdev_add(r, "pc-dimm", s->args[0], s->args[1], dimm_add_node(s)))
 		return -1;
+	/* the guest adds the memory while the next steps run */
+	if (dimm_add_nowait(s)) {
+		r->counts.dimms_added++;
+		return 0;
+	}
 	if (device_blocks(r, s->args[0], &first, &count) ||
 	    wait_blocks(r, first, count, count, step_timeout(r)))
 		return -1;
@@ -1312,6 +1316,17 @@ static int lockdep_after_step(struct run *r, const struct step *s)
 	return 0;
 }
 
+/* sleep SECONDS: nothing but the guest's background loops, for a while */
+static int sleep_step(struct run *r, const struct step *s)
+{
+	double until = now() + atoi(s->args[0]);
+
+	while (now() < until)
+		if (vm_pump(r->vm, 200))
+			return vm_fail(r, "sleep");
+	return 0;
+}
+
 /*
  * lock_stat CLASS: the read-side holds of CLASS since the previous
  * lock_stat step (or the boot), from /proc/lock_stat (saved as
@@ -1418,6 +1433,8 @@ int step_run(struct run *r, const struct step *s)
 		return lockdep_after_step(r, s);
 	case V_LOCK_STAT:
 		return lock_stat_step(r, s);
+	case V_SLEEP:
+		return sleep_step(r, s);
 	case V_NR_VERBS:
 		break;
 	}
