@@ -210,7 +210,8 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 	r.deadline = deadline;
 	if (run_baseline(&r))
 		goto out;
-	callers_arm(&r, kernel);
+	if (o->callers)
+		callers_arm(&r, kernel);
 	if (sc->torture_seeds && !torture_run(&r, o))
 		goto out;
 	for (i = 0; i < sc->nsteps; i++) {
@@ -260,7 +261,7 @@ out:
 	}
 	lockdep = vm.pid > 0 ? run_lockdep_state(&r) : -1;
 	/* a guest that could not say whether lockdep is on cannot say this either */
-	if (lockdep >= 0)
+	if (lockdep >= 0 && o->callers)
 		callers_collect(&r);
 	vm_stop(&vm);
 	snprintf(line, sizeof(line), "%s/console.log", dir);

@@ -212,10 +212,12 @@ fi
 ar t "$obj/vmlinux.a" | sed -e "s|^$PWD/||" -e "s|^$obj/||" >"$out/objects.txt"
 # every function with the file that defines it: the function coverage of
 # the files tests/callers.tbl names (rig/callers.c)
+# (nm names the members of the thin archive by their path from here)
 "${cross}nm" -A --defined-only "$obj/vmlinux.a" 2>/dev/null |
-	awk -F: '{ split($3, s, " ") }
-		s[2] ~ /^[tT]$/ && s[3] !~ /^(__pfx_|__cfi_|__SCT__)/ {
-			f = $2; sub(/\.o$/, ".c", f); print f, s[3] }' >"$out/functions.txt"
+	awk -F: -v obj="$obj/" -v pwd="$PWD/" '{ split($3, s, " ") }
+		s[2] ~ /^[tTwW]$/ && s[3] !~ /^(__pfx_|__cfi_|__SCT__)/ {
+			f = $2; sub("^" pwd, "", f); if (index(f, obj) == 1) f = substr(f, length(obj) + 1)
+			sub(/\.o$/, ".c", f); print f, s[3] }' >"$out/functions.txt"
 echo "$inputs" >"$out/inputs"
 if [ -z "${KSRC:-}" ]; then
 	# keep the 48 most recent kernels (every prefix of the series on both
