@@ -119,6 +119,9 @@ check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) rescan tests/rescan/run | diff -u tests/rescan/expect - || \
 		{ echo "check: rig rescan of tests/rescan/run differs from tests/rescan/expect" >&2; exit 1; }
+	@for f in kcsan kcsan-one-fails; do echo "== $$f"; $(RIG) kunit kcsan tests/ktap/$$f.log; done | \
+		diff -u tests/ktap/expect - || \
+		{ echo "check: rig kunit on tests/ktap/*.log differs from tests/ktap/expect" >&2; exit 1; }
 	@scripts/bench.sh --selftest
 	@rm -rf $(B)/callers-test && cp -r tests/callers/run $(B)/callers-test && \
 	$(RIG) callers --table tests/callers/table $(B)/callers-test | diff -u tests/callers/expect - && \

@@ -9,21 +9,35 @@
  *     not ok 2 other_case
  *     ok 3 skipped_case # SKIP reason
  * ok K SUITE
+ *
+ * A parameterised case nests its own results one level deeper:
+ *
+ *         # Subtest: case_name
+ *         ok 1 param=2
+ *     ok 1 case_name
+ *
+ * so a suite's cases are the results at the indentation of its
+ * "# Subtest:" line, and nothing deeper.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "rig.h"
 
-/* The text of a console line after the time stamp and indentation. */
-static const char *ktap_text(const char *line)
+/*
+ * The text of a console line after the time stamp and indentation;
+ * *indent is the indentation, counted from the time stamp.
+ */
+static const char *ktap_text(const char *line, int *indent)
 {
-	const char *p = line;
+	const char *p = line, *start;
 
 	if (*p == '[' && strchr(p, ']'))
 		p = strchr(p, ']') + 1;
+	start = p;
 	while (*p == ' ' || *p == '\t')
 		p++;
+	*indent = p - start;
 	return p;
 }
 
@@ -62,6 +76,7 @@ int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, 
 {
 	char line[1024], subtest[160];
 	bool inside = false, ended = false;
+	int level = 0, indent;
 	struct ktap_case c;
 	size_t sl = strlen(suite);
 	int n = 0;
@@ -73,18 +88,21 @@ int ktap_suite(const char *console, const char *suite, struct ktap_case *cases, 
 		return -1;
 	snprintf(subtest, sizeof(subtest), "# Subtest: %s", suite);
 	while (!ended && fgets(line, sizeof(line), f)) {
-		const char *t = ktap_text(line);
+		const char *t = ktap_text(line, &indent);
 
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!inside) {
 			inside = !strcmp(t, subtest);
+			level = indent;
 			continue;
 		}
+		if (indent > level)
+			continue;	/* a parameterised case's own results */
 		if (*plan < 0 && sscanf(t, "1..%d", plan) == 1)
 			continue;
 		if (!ktap_result(t, &c))
 			continue;
-		if (!strncmp(c.name, suite, sl) && !c.name[sl]) {
+		if (indent < level || (!strncmp(c.name, suite, sl) && !c.name[sl])) {
 			ended = true;	/* the suite's own result line */
 			continue;
 		}

@@ -7,6 +7,7 @@
  *   rig run   [options] SCENARIO...    scenarios with a human report
  *   rig scan  CONSOLE-LOG...           print the verdict titles of a log
  *   rig rescan RESULTS-DIR...          judge an earlier run's consoles again
+ *   rig kunit SUITE CONSOLE-LOG        the cases of a KUnit suite in a log
  *   rig plan  BLOCK-SIZE SCENARIO      the steps of a torture scenario
  *   rig validate SCENARIO...           parse scenario files only
  *
@@ -66,6 +67,7 @@ static void usage(void)
 		"                 SCENARIO...\n"
 		"       rig scan CONSOLE-LOG...\n"
 		"       rig rescan RESULTS-DIR...\n"
+		"       rig kunit SUITE CONSOLE-LOG\n"
 		"       rig shell [--arch A] [--variant V] [MACHINE.scn]\n"
 		"       rig ctl [--arch A] plug dimm SIZE [node N] | unplug dimm ID |\n"
 		"                      virtio-mem ID SIZE | cpu add | cpu del | status | scan\n"
@@ -340,6 +342,27 @@ int main(int argc, char **argv)
 			for (j = 0; j < t.n; j++)
 				printf("%s\n", t.t[j]);
 			titles_free(&t);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "kunit")) {
+		struct ktap_case cases[64];
+		int n, plan;
+
+		if (argc != 2)
+			usage();
+		n = ktap_suite(argv[1], argv[0], cases, ARRAY_SIZE(cases), &plan);
+		if (n < 0)
+			die("%s: suite '%s' did not run there (or the file is unreadable)",
+			    argv[1], argv[0]);
+		printf("plan %d, %d case(s)\n", plan, n);
+		for (i = 0; i < n; i++) {
+			if (!cases[i].ok)
+				printf("not ");
+			printf("ok %s", cases[i].name);
+			if (cases[i].note[0])
+				printf(" # %s", cases[i].note);
+			printf("\n");
 		}
 		return 0;
 	}

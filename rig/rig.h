@@ -26,6 +26,7 @@ struct json_tokener;
 void die(const char *fmt, ...) __printf(1, 2) __attribute__((noreturn));
 void info(const char *fmt, ...) __printf(1, 2);
 double now(void);
+bool kernel_option_set(const char *image, const char *option);
 int parse_size(const char *s, unsigned long long *out);
 int parse_delta(const char *s, long long *out);
 void fmt_size(unsigned long long bytes, char *buf, size_t len);
@@ -141,6 +142,9 @@ struct scenario {
 	char *kunit[MAX_DEVICES];		/* KUnit suites reported from the console */
 	char *kunit_opt[MAX_DEVICES];		/* ... and the option that builds each */
 	int nkunit;
+	char *kunit_skip[MAX_DEVICES];		/* SUITE/CASE that skips without ... */
+	char *kunit_skip_opt[MAX_DEVICES];	/* ... this option */
+	int nkunit_skip;
 	char *cmdline;
 	int timeout;
 	char *torture_seeds;		/* "1,2": the steps are generated (torture.c) */

@@ -84,32 +84,36 @@ bool same_reports(const struct scenario *sc, const struct titles *got, char *why
 	return false;
 }
 
-/* Is OPTION=y in the .config next to the kernel image? */
-static bool option_set(const char *image, const char *option)
-{
-	char path[700], line[256], want[160];
-	bool set = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%.*s.config", (int)(strrchr(image, '/') + 1 - image), image);
-	snprintf(want, sizeof(want), "%s=y\n", option);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!set && fgets(line, sizeof(line), f))
-		set = !strcmp(line, want);
-	fclose(f);
-	return set;
-}
-
 /*
  * Each case of a KUnit suite becomes a result.  A suite that never ran, a
  * plan ("1..N") that does not match the cases reported, and a skipped case
  * count as failures: they exercised nothing.  A suite the kernel was not
  * built with (a variant from before the suite existed) is a skip.
  */
-static void report_kunit(struct report *rep, const char *arch, const char *suite,
-			 const char *console, const char *absent)
+/*
+ * A case the scenario's kunit_skip names: the option it needs, and
+ * whether the kernel has it.  NULL when the scenario names no such case.
+ */
+static const char *allowed_skip(const struct scenario *sc, const char *suite,
+				const char *kcase, const char *kernel, bool *has)
+{
+	size_t sl = strlen(suite);
+	int i;
+
+	for (i = 0; i < sc->nkunit_skip; i++) {
+		const char *c = sc->kunit_skip[i];
+
+		if (!strncmp(c, suite, sl) && c[sl] == '/' && !strcmp(c + sl + 1, kcase)) {
+			*has = kernel_option_set(kernel, sc->kunit_skip_opt[i]);
+			return sc->kunit_skip_opt[i];
+		}
+	}
+	return NULL;
+}
+
+static void report_kunit(struct report *rep, const char *arch, const struct scenario *sc,
+			 const char *suite, const char *console, const char *kernel,
+			 const char *absent)
 {
 	struct ktap_case cases[64];
 	char name[400], why[200];
@@ -135,11 +139,20 @@ static void report_kunit(struct report *rep, const char *arch, const char *suite
 			return;
 	}
 	for (i = 0; i < n; i++) {
-		const char *cwhy = "the case failed (see console.log)";
+		const char *cwhy = "the case failed (see console.log)", *opt;
+		bool has = false;
 
+		snprintf(name, sizeof(name), "%s/kunit/%s/%s", arch, suite, cases[i].name);
+		opt = allowed_skip(sc, suite, cases[i].name, kernel, &has);
+		if (cases[i].skipped && opt && !has) {
+			/* the skip the scenario expects: the kernel lacks what the case needs */
+			snprintf(why, sizeof(why), "%s is not in this kernel (%s)", opt,
+				 cases[i].note);
+			report_skip(rep, name, why);
+			continue;
+		}
 		if (cases[i].skipped)
 			cwhy = cases[i].note;
-		snprintf(name, sizeof(name), "%s/kunit/%s/%s", arch, suite, cases[i].name);
 		report_add(rep, name, cases[i].ok && !cases[i].skipped, 0, cwhy, "", NULL);
 	}
 }
@@ -199,6 +212,9 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 			   kernel, NULL);
 		return;
 	}
+	/* Built-in KUnit suites run before /init: a long one gets the run's time. */
+	if (sc->nkunit && sc->timeout > boot_timeout)
+		boot_timeout = sc->timeout;
 	if (o->human)
 		printf("%s: booting %s\n", name, arch->qemu);
 	if (vm_start(&vm, &b) || vm_wait_ready(&vm, boot_timeout)) {
@@ -327,8 +343,8 @@ out:
 		report_add(rep, sub, r.subs[i].ok, 0, r.subs[i].why, r.subs[i].diag, NULL);
 	}
 	for (i = 0; i < sc->nkunit; i++)
-		report_kunit(rep, arch->name, sc->kunit[i], line,
-			     option_set(kernel, sc->kunit_opt[i]) ? NULL : sc->kunit_opt[i]);
+		report_kunit(rep, arch->name, sc, sc->kunit[i], line, kernel,
+			     kernel_option_set(kernel, sc->kunit_opt[i]) ? NULL : sc->kunit_opt[i]);
 	if (o->human) {
 		printf("  proved: lockdep %s at the end; %d report(s) on the console%s\n",
 		       lockdep > 0 ? "on" : lockdep ? "state unknown (guest gone)" : "OFF",

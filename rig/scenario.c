@@ -350,6 +350,27 @@ static bool two_words(const char *val, char *buf, size_t len, char **first, char
 	return *first && *second && !strtok_r(NULL, " \t", &save) && is_id(*first);
 }
 
+/* "SUITE/CASE WORD": the first word is two ids joined by one '/' */
+static bool two_words_path(const char *val, char *buf, size_t len, char **first,
+			   char **second)
+{
+	char *save = NULL, *slash;
+	bool ok;
+
+	snprintf(buf, len, "%s", val);
+	*first = strtok_r(buf, " \t", &save);
+	*second = strtok_r(NULL, " \t", &save);
+	if (!*first || !*second || strtok_r(NULL, " \t", &save))
+		return false;
+	slash = strchr(*first, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	ok = is_id(*first) && is_id(slash + 1);
+	*slash = '/';
+	return ok;
+}
+
 static int parse_int(struct parse *p, const char *key, const char *v, int lo, int hi, int *out)
 {
 	char *end;
@@ -486,6 +507,18 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "kunit: want 'SUITE CONFIG_OPTION', got '%s'", val);
 		sc->kunit[sc->nkunit] = xstrdup(suite);
 		sc->kunit_opt[sc->nkunit++] = xstrdup(opt);
+	} else if (!strcmp(key, "kunit_skip")) {
+		char *c, *opt;
+
+		if (sc->nkunit_skip == MAX_DEVICES)
+			return perr(p, "kunit_skip: too many cases");
+		if (!two_words_path(val, words, sizeof(words), &c, &opt) ||
+		    strncmp(opt, "CONFIG_", 7) || strlen(opt) > 64 ||
+		    strspn(opt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(opt))
+			return perr(p, "kunit_skip: want '%s', got '%s'",
+				    "SUITE/CASE CONFIG_OPTION", val);
+		sc->kunit_skip[sc->nkunit_skip] = xstrdup(c);
+		sc->kunit_skip_opt[sc->nkunit_skip++] = xstrdup(opt);
 	} else if (!strcmp(key, "expect_report")) {
 		if (sc->nexpect == MAX_DEVICES)
 			return perr(p, "expect_report: too many");
@@ -516,7 +549,7 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem nvdimm machine count kunit expect_report expect_failure torture torture_ops cmdline timeout");
+			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem nvdimm machine count kunit kunit_skip expect_report expect_failure torture torture_ops cmdline timeout");
 	}
 	return 0;
 }
@@ -703,6 +736,10 @@ void scenario_free(struct scenario *sc)
 		free(sc->races_on[i]);
 	for (i = 0; i < sc->nexpect; i++)
 		free(sc->expect_reports[i]);
+	for (i = 0; i < sc->nkunit_skip; i++) {
+		free(sc->kunit_skip[i]);
+		free(sc->kunit_skip_opt[i]);
+	}
 	for (i = 0; i < sc->nkunit; i++) {
 		free(sc->kunit[i]);
 		free(sc->kunit_opt[i]);

@@ -193,3 +193,21 @@ void install_signal_handlers(void)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
+
+/* Is OPTION=y in the .config next to the kernel image? */
+bool kernel_option_set(const char *image, const char *option)
+{
+	char path[700], line[256], want[160];
+	bool set = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.*s.config", (int)(strrchr(image, '/') + 1 - image), image);
+	snprintf(want, sizeof(want), "%s=y\n", option);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!set && fgets(line, sizeof(line), f))
+		set = !strcmp(line, want);
+	fclose(f);
+	return set;
+}

@@ -115,11 +115,31 @@ static void numa_node(struct argv *a, int id, const struct numa_node *n)
 	arg(a, "%s", opt);
 }
 
+/*
+ * Which KUnit suites a boot runs: with the kernel's KUnit, only the one
+ * suite the scenario names (kunit.filter_glob), none when it names none
+ * (kunit.enable=0), all when it names several.  Every other suite built
+ * in stays quiet: KCSAN's own suite, the positive control of the KCSAN
+ * rows, races on purpose and would put its reports on every console.
+ */
+static void kunit_param(const struct boot *b, char *buf, size_t len)
+{
+	const struct scenario *sc = b->sc;
+
+	buf[0] = '\0';
+	if (!kernel_option_set(b->kernel, "CONFIG_KUNIT"))
+		return;
+	if (!sc->nkunit)
+		snprintf(buf, len, "kunit.enable=0 ");
+	else if (sc->nkunit == 1)
+		snprintf(buf, len, "kunit.filter_glob=%s ", sc->kunit[0]);
+}
+
 static void build_argv(struct argv *a, const struct boot *b)
 {
 	const struct scenario *sc = b->sc;
 	const char *accel = getenv("RIG_ACCEL");
-	char mem[64], size[32];
+	char mem[64], size[32], kunit[200];
 	int maxcpus;
 	int i;
 
@@ -164,8 +184,9 @@ static void build_argv(struct argv *a, const struct boot *b)
 	arg(a, "%s", b->kernel);
 	arg(a, "-initrd");
 	arg(a, "%s", b->initrd);
+	kunit_param(b, kunit, sizeof(kunit));
 	arg(a, "-append");
-	arg(a, "console=%s panic=-1 printk.devkmsg=on %s", b->arch->console,
+	arg(a, "console=%s panic=-1 printk.devkmsg=on %s%s", b->arch->console, kunit,
 	    sc->cmdline ? sc->cmdline : "");
 	arg(a, "-chardev");
 	arg(a, "socket,id=con,path=%s/console", sockdir);

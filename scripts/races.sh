@@ -13,7 +13,8 @@
 #   base only    listed; fails too when it is not in the table.
 #
 # A run that fails for anything but a data race (a step, another report)
-# fails.  Writes build/races/summary.md; docs/races.md is its latest copy.
+# fails.  The positive control (a scenario running KCSAN's own KUnit
+# suite) is judged by its cases; its reports are counted, not judged.  Writes build/races/summary.md; docs/races.md is its latest copy.
 #
 #   scripts/races.sh [RUNS [ROW...]]
 set -uo pipefail
@@ -65,8 +66,14 @@ frames() { # console.log
 		}' "$1"
 }
 
+# The positive control: a scenario that runs KCSAN's own KUnit suite.  Its
+# races are on purpose; the suite's cases judge them, not this script.
+control() { # scenario
+	grep -q -E '^kunit *= *kcsan ' "scenarios/$1.scn" 2>/dev/null
+}
+
 mkdir -p "$out"
-rm -f "$out"/*.titles "$out"/*.frames
+rm -f "$out"/*.titles "$out"/*.frames "$out"/*.control "$out"/*.cases
 bad=0
 for row in "$@"; do
 	mapfile -t scns < <(names_row races_on "$row")
@@ -84,12 +91,17 @@ for row in "$@"; do
 				grep -E '^not ok' "$log" | sed 's/^/races:   /' >&2
 				bad=1
 			fi
+			grep -E "^(not )?ok [0-9]+ - $row/kunit/kcsan/" "$log" >>"$out/$row-$v.cases"
 			dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
 			[ -d "$dir" ] || die "$row/$v: no results directory in $log"
 			for c in "$dir"/"$row"-*/console.log; do
 				[ -f "$c" ] || continue
 				scn=${c%/console.log}
 				scn=${scn##*/"$row"-}
+				if control "$scn"; then
+					$rig scan "$c" | grep -c '^KCSAN: ' >>"$out/$row-$v.control"
+					continue
+				fi
 				$rig scan "$c" | grep '^KCSAN: ' | sed "s|^|$scn\t|" >>"$out/$row-$v.titles"
 				frames "$c" | sed "s|^|$scn\t|" >>"$out/$row-$v.frames"
 			done
@@ -139,6 +151,21 @@ for row in "$@"; do
 		echo "| $row | $scn | \`$title\` | $nb | $ns | $verdict | $acc |"
 	done >>"$sum"
 done
+{
+	echo
+	echo "Positive control (scenarios/kcsan-kunit.scn, KCSAN's own KUnit suite):"
+	echo
+	echo "| row | kernel | cases passed | cases failed | KCSAN reports |"
+	echo "|-----|--------|--------------|--------------|---------------|"
+	for row in "$@"; do
+		for v in prefix-0 main; do
+			[ -s "$out/$row-$v.cases" ] || continue
+			echo "| $row | $v | $(grep -c '^ok' "$out/$row-$v.cases") |" \
+				"$(grep -c '^not ok' "$out/$row-$v.cases") |" \
+				"$(awk '{ n += $1 } END { print n + 0 }' "$out/$row-$v.control" 2>/dev/null) |"
+		done
+	done
+} >>"$sum"
 echo >>"$sum"
 fails=$(grep -c '\*\*FAIL' "$sum")
 races=$(grep -c '^| .* | `KCSAN' "$sum")
