@@ -129,7 +129,7 @@ check: rig kernels initramfs
 		{ echo "check: rig callers of tests/callers/run differs from tests/callers/*expect" >&2; exit 1; }
 	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT) >$(B)/shell-check.tap 2>&1 &) \
 	$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
-		--fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \
+		--callers --fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \
 	$(if $(filter x86_64,$(ARCH)),wait; cat $(B)/shell-check.tap; \
 		grep -q '^not ok' $(B)/shell-check.tap && rc=1; \
 		grep -q '^1\.\.' $(B)/shell-check.tap || rc=1;) \
