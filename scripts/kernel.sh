@@ -61,6 +61,9 @@ if ! flock -n 9; then
 	echo "kernel: waiting for another kernel build to finish"
 	flock 9
 fi
+# series.sh, which checks build/src out, takes the same lock unless told
+# that its caller holds it
+export RIG_SRC_LOCKED=1
 
 if [ -n "${KSRC:-}" ]; then
 	[ -f "$src/Makefile" ] && [ -f "$src/mm/memory_hotplug.c" ] ||
@@ -84,7 +87,8 @@ fi
 
 # Only what reaches the image counts: comments in the fragments and the
 # QEMU columns of the arch row do not.
-inputs=$( { tree_state
+state=$(tree_state)
+inputs=$( { echo "$state"
 	    awk '/^# CONFIG_/ || (!/^#/ && NF)' $fragments configs/symbols.tbl
 	    echo "$karch $cross $image"; } | sha256sum | cut -c1-16)
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && [ -f "$out/image" ]; then
@@ -176,6 +180,13 @@ if [ "$rc" != 0 ]; then
 	grep -E 'error|Error' "$log" | head -20 >&2
 	tail -20 "$log" >&2
 	die "build failed (full log: $log)"
+fi
+# A tree checked out to another commit during the build (by anything
+# that does not take the lock) gives an image of neither: never keep or
+# cache it.
+if [ "$(tree_state)" != "$state" ]; then
+	rm -f "$obj/$image"
+	die "the source tree $src changed during the build; nothing kept (build again)"
 fi
 
 missing=$(awk -v a="$arch" '!/^#/ && NF && ($1 == "*" || $1 == a) { print $2 }' configs/symbols.tbl |

@@ -100,6 +100,15 @@ apply_one() { # patch-file
 
 apply() {
 	local variant=$1 file hash branch rec p n=0
+	# build/src has one checkout: never switch it under a kernel build
+	# (kernel.sh holds this lock for the whole build and says so)
+	if [ -z "${RIG_SRC_LOCKED:-}" ]; then
+		exec 9>build/.kernel.lock
+		if ! flock -n 9; then
+			echo "series: waiting for a kernel build to finish before checking out build/src"
+			flock 9
+		fi
+	fi
 	file=$(series_file "$variant")
 	[ -f "$file" ] || die "unknown variant '$variant': $file does not exist (variants: main $(ls patches/variants 2>/dev/null | tr '\n' ' '))"
 	[ "${FORCE:-0}" = 1 ] || check_exported
