@@ -155,12 +155,13 @@ done
 	echo
 	echo "Positive control (scenarios/kcsan-kunit.scn, KCSAN's own KUnit suite):"
 	echo
-	echo "| row | kernel | cases passed | cases failed | KCSAN reports |"
-	echo "|-----|--------|--------------|--------------|---------------|"
+	echo "| row | kernel | cases passed | cases skipped | cases failed | KCSAN reports |"
+	echo "|-----|--------|--------------|---------------|--------------|---------------|"
 	for row in "$@"; do
 		for v in prefix-0 main; do
 			[ -s "$out/$row-$v.cases" ] || continue
-			echo "| $row | $v | $(grep -c '^ok' "$out/$row-$v.cases") |" \
+			echo "| $row | $v | $(grep '^ok' "$out/$row-$v.cases" | grep -vc '# SKIP') |" \
+				"$(grep -c '^ok.*# SKIP' "$out/$row-$v.cases") |" \
 				"$(grep -c '^not ok' "$out/$row-$v.cases") |" \
 				"$(awk '{ n += $1 } END { print n + 0 }' "$out/$row-$v.control" 2>/dev/null) |"
 		done
