@@ -204,29 +204,46 @@ static void chomp(char *s)
  * /proc/thread-self/fail-nth, armed after the open, read back and
  * disarmed before the close).  "left=" is what remained of N: 0 when the
  * fault was injected, more when the write was done before the N-th site.
+ * With "task", the write also runs with this thread's make-it-fail set, so
+ * that fault attributes with a task filter (set up by the scenario) apply
+ * to it too: after the N-th site, they can fail a second one.
  */
 static int cmd_failnth(char **argv, int argc)
 {
 	static char buf[LINE_MAX_LEN];
 	char nth[16], left[16] = "";
-	int fd, ctl, err = 0, werr;
+	int fd, ctl, mif = -1, err = 0, werr;
 	size_t len;
 	ssize_t n;
 
-	if (argc != 4 || atoi(argv[1]) < 1)
-		return fail(EINVAL, "usage: failnth N PATH VALUE");
+	if ((argc != 4 && argc != 5) || atoi(argv[1]) < 1 ||
+	    (argc == 5 && strcmp(argv[4], "task")))
+		return fail(EINVAL, "usage: failnth N PATH VALUE [task]");
 	len = unescape(argv[3], buf, sizeof(buf));
+	if (argc == 5) {
+		mif = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+		if (mif < 0)
+			return fail(errno, "/proc/thread-self/make-it-fail");
+	}
 	ctl = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return fail(errno, "/proc/thread-self/fail-nth");
+	if (ctl < 0) {
+		err = errno;
+		if (mif >= 0)
+			close(mif);
+		return fail(err, "/proc/thread-self/fail-nth");
+	}
 	fd = open(argv[2], O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		close(ctl);
+		if (mif >= 0)
+			close(mif);
 		return fail(err, argv[2]);
 	}
 	snprintf(nth, sizeof(nth), "%d", atoi(argv[1]));
 	if (write(ctl, nth, strlen(nth)) < 0)
+		err = errno;
+	if (!err && mif >= 0 && pwrite(mif, "1", 1, 0) < 0)
 		err = errno;
 	n = err ? 0 : write(fd, buf, len);
 	werr = n < 0 ? errno : (size_t)n != len ? EIO : 0;
@@ -234,10 +251,16 @@ static int cmd_failnth(char **argv, int argc)
 		err = errno ? errno : EIO;
 	if (write(ctl, "0", 1) < 0 && !err)
 		err = errno;
+	if (mif >= 0) {
+		if (pwrite(mif, "0", 1, 0) < 0 && !err)
+			err = errno;
+		close(mif);
+	}
 	close(fd);
 	close(ctl);
 	if (err)
-		return fail(err, "/proc/thread-self/fail-nth");
+		return fail(err, argc == 5 ? "fail-nth or make-it-fail" :
+			    "/proc/thread-self/fail-nth");
 	chomp(left);
 	if (werr) {
 		reply_len = 0;

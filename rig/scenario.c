@@ -22,7 +22,8 @@
  * k = kind of held memory (anon, pipe), a = "partial" or "settle", c = a share in
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario) or "nowait", b = a block
  * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
- * kmem, none), y = a script name (name.sh), l = a lock class name.
+ * kmem, none), y = a script name (name.sh), l = a lock class name, u = a
+ * number, f = a kernel function, w = a /proc/vmstat counter.
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -55,6 +56,8 @@ static const struct verb_def {
 	[V_DAX] = { "dax", "nm", "dax ID devdax|kmem|none" },
 	[V_SHELL_TEST] = { "shell_test", "yVVVVVV", "shell_test SCRIPT [ARG ...]" },
 	[V_FAULT_SWEEP] = { "fault_sweep", "ntI", "fault_sweep ID ONLINE-TYPE [MAX-SITES]" },
+	[V_FAULT_TWICE] = { "fault_twice", "pvvuufw",
+			    "fault_twice PATH VALUE UNDO NTH SPACE SYMBOL COUNTER" },
 	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
 	[V_LOCK_STAT] = { "lock_stat", "l", "lock_stat LOCK-CLASS" },
 	[V_SLEEP] = { "sleep", "i", "sleep SECONDS" },
@@ -195,6 +198,21 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 	case 'l':
 		if (strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(a))
 			return perr(p, "%s: '%s' is not a lock class name like cpu_hotplug_lock",
+				    verb, a);
+		return 0;
+	case 'u':
+		if (!*a || strspn(a, "0123456789") != strlen(a))
+			return perr(p, "%s: '%s' is not a number", verb, a);
+		return 0;
+	case 'f':
+		if (!*a || isdigit((unsigned char)a[0]) ||
+		    strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+		    strlen(a))
+			return perr(p, "%s: '%s' is not a kernel function name", verb, a);
+		return 0;
+	case 'w':
+		if (!*a || strspn(a, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(a))
+			return perr(p, "%s: '%s' is not a /proc/vmstat counter like nr_free_pages",
 				    verb, a);
 		return 0;
 	case 'm':

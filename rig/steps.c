@@ -1277,6 +1277,105 @@ static int fault_sweep(struct run *r, const struct step *s)
 }
 
 /*
+ * The number in column 2 of the line of guest file PATH whose first
+ * column is KEY (/proc/vmstat, kprobe_profile), through busybox in the
+ * guest; the output goes to a scratch file, not to the results.
+ */
+static int guest_column(struct run *r, const char *path, const char *key, long *val)
+{
+	char cmd[512], reply[256], line[512], name[256];
+	FILE *out = tmpfile();
+	int rc;
+
+	if (!out)
+		return fail(r, "cannot create a scratch file");
+	snprintf(cmd, sizeof(cmd), "run /bin/busybox cat %s", path);
+	r->vm->stream = out;
+	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "%s", cmd);
+	r->vm->stream = NULL;
+	if (rc) {
+		fclose(out);
+		return rc < 0 ? vm_fail(r, "guest agent") : fail(r, "guest: %s", reply);
+	}
+	rewind(out);
+	rc = -1;
+	while (fgets(line, sizeof(line), out))
+		if (sscanf(line, "%255s %ld", name, val) == 2 && !strcmp(name, key)) {
+			rc = 0;
+			break;
+		}
+	fclose(out);
+	if (rc)
+		return fail(r, "%s has no line for %s", path, key);
+	return 0;
+}
+
+/*
+ * fault_twice PATH VALUE UNDO NTH SPACE SYMBOL COUNTER: one write of VALUE
+ * to PATH with two allocations failing: the NTH fault injection site of
+ * the write (fail-nth) and, through fail_page_alloc's task filter, the
+ * first page allocation after it that SPACE does not cover (space counts
+ * pages: 2 lets one order-0 allocation through).  The scenario sets
+ * probability, task-filter and the gfp knobs; the step arms space and
+ * times=2 (the fail-nth failure counts against times too).  That reaches
+ * the error path of a second allocation that comes after a first one was
+ * coped with: a rollback.  SYMBOL (a kprobe armed by the step) must run
+ * during the write, or the path was not reached and the step fails.  Then
+ * UNDO goes to PATH, and the /proc/vmstat COUNTER must be back where it
+ * was before the write.
+ */
+static int fault_twice(struct run *r, const struct step *s)
+{
+	const char *path = s->args[0], *sym = s->args[5], *counter = s->args[6];
+	long base, val, hits, before, left;
+	char reply[512], ev[128], *p;
+	int rc;
+
+	/* kprobe_profile names events without their group: one of our own */
+	snprintf(ev, sizeof(ev), "twice_%s", sym);
+	if (agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+		      "write /sys/kernel/tracing/kprobe_events p:rigstep/%s\\s%s", ev, sym) ||
+	    agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+		      "write /sys/kernel/tracing/events/rigstep/%s/enable 1", ev))
+		return fail(r, "cannot probe %s (%s; a kernel without %s?)", sym, reply,
+			    "CONFIG_KPROBE_EVENTS");
+	if (guest_column(r, "/proc/vmstat", counter, &base) ||
+	    ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/space %s",
+	       s->args[4], NULL) ||
+	    ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/times 2",
+	       NULL, NULL) ||
+	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &before))
+		return -1;
+	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "failnth %s %s %s task",
+		       s->args[3], path, s->args[1]);
+	if (rc < 0)
+		return vm_fail(r, "guest agent");
+	p = strstr(reply, "left=");
+	if (!p)
+		return fail(r, "guest: %s", reply);
+	left = strtol(p + 5, NULL, 10);
+	if (ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/times 0",
+	       NULL, NULL) ||
+	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &hits) ||
+	    ok(r, reply, sizeof(reply), "write %s %s", path, s->args[2]) ||
+	    guest_column(r, "/proc/vmstat", counter, &val))
+		return -1;
+	if (left > 0)
+		return fail(r, "the write reached only %ld of %s fault sites",
+			    atol(s->args[3]) - left, s->args[3]);
+	if (hits <= before)
+		return fail(r, "%s did not run: the error path was not reached", sym);
+	if (val != base)
+		return fail(r, "%s is %ld after '%s', %ld before the write", counter, val,
+			    s->args[2], base);
+	say(r, "  %s: site %s failed, and the allocation after the next: %s ran %ld %s\n",
+	    path, s->args[3], sym, hits - before, "time(s)");
+	say(r, "  %s back at %ld\n", counter, val);
+	r->counts.checks += 3;
+	return 0;
+}
+
+/*
  * lockdep_after CLASS: the lock classes lockdep has seen taken after CLASS
  * so far, from /proc/lockdep (saved as lockdep-N.log); the direct ones go
  * to lockdep-after-CLASS.txt, the count of all into the diagnostics.
@@ -1429,6 +1528,8 @@ int step_run(struct run *r, const struct step *s)
 		return shell_test(r, s);
 	case V_FAULT_SWEEP:
 		return fault_sweep(r, s);
+	case V_FAULT_TWICE:
+		return fault_twice(r, s);
 	case V_LOCKDEP_AFTER:
 		return lockdep_after_step(r, s);
 	case V_LOCK_STAT:
