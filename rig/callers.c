@@ -624,14 +624,21 @@ static struct log_line *slurp_log(const char *path, int *n)
 	return l;
 }
 
-/* Why nothing of one guest counts, if so: its arming or its reading failed. */
-static const char *guest_lost(const struct log_line *l, int n, char *buf, size_t len)
+/*
+ * Why nothing of one guest counts, if so: its arming failed (no kprobe
+ * events), or (*cut) the guest went silent or never got to the reading:
+ * it hung or died, and its scenario failed (or failed as
+ * tests/fixed-by.tbl expects) for that.
+ */
+static const char *guest_lost(const struct log_line *l, int n, char *buf, size_t len,
+			      bool *cut)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
 		if (!strcmp(l[i].w[0], "unavailable") || !strcmp(l[i].w[0], "lost")) {
 			snprintf(buf, len, "%s: %s %s", l[0].w[1], l[i].w[0], l[i].w[1]);
+			*cut = !strcmp(l[i].w[0], "lost");
 			return buf;
 		}
 	}
@@ -639,12 +646,13 @@ static const char *guest_lost(const struct log_line *l, int n, char *buf, size_t
 		if (!strcmp(l[i].w[0], "collected"))
 			return NULL;
 	snprintf(buf, len, "%s: never read back", l[0].w[1]);
+	*cut = true;
 	return buf;
 }
 
 /* One result's callers.log into the table; karch gets the arch it ran on. */
 static void read_log(const char *path, char *karch, size_t klen, int *runs, char *lost,
-		     size_t llen)
+		     size_t llen, char *cut, size_t clen)
 {
 	struct probe_event *evs = NULL;
 	struct log_line *l;
@@ -652,6 +660,7 @@ static void read_log(const char *path, char *karch, size_t klen, int *runs, char
 	char why[300], fname[256];
 	const char *gone;
 	int n, i, j, nev = 0;
+	bool short_run = false;
 	long hits;
 
 	l = slurp_log(path, &n);
@@ -661,14 +670,18 @@ static void read_log(const char *path, char *karch, size_t klen, int *runs, char
 	}
 	snprintf(karch, klen, "%s", l[0].w[2]);
 	(*runs)++;
-	gone = guest_lost(l, n, why, sizeof(why));
+	gone = guest_lost(l, n, why, sizeof(why), &short_run);
 	if (gone && !lost[0])
 		snprintf(lost, llen, "%s", gone);
+	if (short_run && strlen(cut) + strlen(l[0].w[1]) + 3 < clen)
+		snprintf(cut + strlen(cut), clen - strlen(cut), "%s%s", cut[0] ? ", " : "",
+			 l[0].w[1]);
 	for (i = 1; i < n; i++) {
 		char (*w)[256] = l[i].w;
 
 		cl = by_func(w[1]);
-		if (!strcmp(w[0], "armed") && cl && !gone) {
+		/* a guest cut short armed its probes; only the reading is lost */
+		if (!strcmp(w[0], "armed") && cl && (!gone || short_run)) {
 			for (j = 0; j < nev; j++)
 				if (!strcmp(evs[j].ev, w[3]) && !strcmp(evs[j].func, w[1]))
 					break;
@@ -766,7 +779,8 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		  char *diag, size_t dlen)
 {
 	char path[1024], karch[16] = "", seen[MAX_KARCH][16] = { "" }, lost[300] = "";
-	int i, j, k, nde, runs = 0, bad = 0, ran = 0, explained = 0;
+	char cut[300] = "";
+	int i, j, k, nde, runs = 0, bad = 0, ran = 0, explained = 0, unjudged = 0;
 	struct dirent **de;
 	size_t w = 0;
 	FILE *tsv, *cov;
@@ -784,7 +798,8 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		karch[0] = '\0';
 		if (de[k]->d_name[0] != '.') {
 			snprintf(path, sizeof(path), "%s/%s/callers.log", dir, de[k]->d_name);
-			read_log(path, karch, sizeof(karch), &runs, lost, sizeof(lost));
+			read_log(path, karch, sizeof(karch), &runs, lost, sizeof(lost), cut,
+				 sizeof(cut));
 		}
 		for (j = 0; karch[0] && j < MAX_KARCH; j++) {
 			if (!strcmp(seen[j], karch))
@@ -840,7 +855,14 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 			explained++;
 		snprintf(never, sizeof(never), "0 hits: never armed, %s",
 			 c->unarmed[0] ? c->unarmed : lost[0] ? lost : "no guest tried");
-		if (!c->hits && !strcmp(c->reason, "-"))
+		/*
+		 * A guest cut short may have run it: that scenario failed, and
+		 * says so itself; this function is then not judged, and the
+		 * verdict names the guests.
+		 */
+		if (!c->hits && !strcmp(c->reason, "-") && c->armed && cut[0])
+			unjudged++;
+		else if (!c->hits && !strcmp(c->reason, "-"))
 			problem = c->armed ? "0 hits" : never;
 		else if (c->hits && strcmp(c->reason, "-"))
 			problem = "ran, but the table gives a reason why it does not";
@@ -855,8 +877,11 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		snprintf(why + w, len - w, " and %d more (callers.tsv)", bad - MAX_NAMED);
 	fclose(tsv);
 	fclose(cov);
-	snprintf(diag, dlen, "functions=%d ran=%d explained=%d failing=%d guests=%d", ncallers, ran,
-		 explained, bad, runs);
+	w = snprintf(diag, dlen, "functions=%d ran=%d explained=%d failing=%d guests=%d",
+		     ncallers, ran, explained, bad, runs);
+	if (unjudged && w < dlen)
+		snprintf(diag + w, dlen - w, " unjudged=%d (0 hits, counts lost with %s)",
+			 unjudged, cut);
 	if (out) {
 		tsv = fopen(path, "r");
 		while (tsv && fgets(path, sizeof(path), tsv))
