@@ -1213,6 +1213,29 @@ static int shell_test(struct run *r, const struct step *s)
 }
 
 /*
+ * The agent's failnth: one write of VALUE to PATH with fault site NTH
+ * failing (and with "task", the thread's make-it-fail set).  The agent's
+ * return code (0, or 1 with the write's error in reply), -1 when the
+ * guest did not answer or said nothing of the fault; *left is what
+ * remained of NTH.
+ */
+static int agent_failnth(struct run *r, const char *nth, const char *path, const char *value,
+			 const char *task, char *reply, size_t len, long *left)
+{
+	int rc = agent_cmd(r->vm, reply, len, step_timeout(r), "failnth %s %s %s%s", nth, path,
+			   value, task);
+	char *p;
+
+	if (rc < 0)
+		return vm_fail(r, "guest agent");
+	p = strstr(reply, "left=");
+	if (!p)
+		return fail(r, "guest: %s", reply);
+	*left = strtol(p + 5, NULL, 10);
+	return rc;
+}
+
+/*
  * fault_sweep ID ONLINE-TYPE [MAX-SITES]: online the first block of device
  * ID over and over, failing the 1st, 2nd, ... fault injection site the
  * write reaches (the agent's failnth; failslab and fail_page_alloc must be
@@ -1228,7 +1251,7 @@ static int fault_sweep(struct run *r, const struct step *s)
 	static char before[65536], after[65536];
 	int max = s->nargs > 2 ? atoi(s->args[2]) : 1000, n, rc;
 	long first, count, unwound = 0, absorbed = 0, left;
-	char path[128], reply[512], *p;
+	char path[128], reply[512], nth[16];
 
 	if (device_blocks(r, s->args[0], &first, &count))
 		return -1;
@@ -1236,14 +1259,10 @@ static int fault_sweep(struct run *r, const struct step *s)
 	for (n = 1; n <= max; n++) {
 		if (snapshot(r, before, sizeof(before)))
 			return -1;
-		rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "failnth %d %s %s",
-			       n, path, s->args[1]);
+		snprintf(nth, sizeof(nth), "%d", n);
+		rc = agent_failnth(r, nth, path, s->args[1], "", reply, sizeof(reply), &left);
 		if (rc < 0)
-			return vm_fail(r, "guest agent");
-		p = strstr(reply, "left=");
-		if (!p)
-			return fail(r, "guest: %s", reply);
-		left = strtol(p + 5, NULL, 10);
+			return -1;
 		if (rc > 0) {
 			if (strncmp(reply, "ENOMEM ", 7))
 				return fail(r, "online with site %d failing: got %s, want ENOMEM",
@@ -1328,8 +1347,7 @@ static int fault_twice(struct run *r, const struct step *s)
 {
 	const char *path = s->args[0], *sym = s->args[5], *counter = s->args[6];
 	long base, val, hits, before, left;
-	char reply[512], ev[128], *p;
-	int rc;
+	char reply[512], ev[128];
 
 	/* kprobe_profile names events without their group: one of our own */
 	snprintf(ev, sizeof(ev), "twice_%s", sym);
@@ -1346,14 +1364,9 @@ static int fault_twice(struct run *r, const struct step *s)
 	       NULL, NULL) ||
 	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &before))
 		return -1;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "failnth %s %s %s task",
-		       s->args[3], path, s->args[1]);
-	if (rc < 0)
-		return vm_fail(r, "guest agent");
-	p = strstr(reply, "left=");
-	if (!p)
-		return fail(r, "guest: %s", reply);
-	left = strtol(p + 5, NULL, 10);
+	if (agent_failnth(r, s->args[3], path, s->args[1], " task", reply, sizeof(reply),
+			  &left) < 0)
+		return -1;
 	if (ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/times 0",
 	       NULL, NULL) ||
 	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &hits) ||
