@@ -102,3 +102,34 @@ long agent_field(const char *reply, const char *key)
 	}
 	return -1;
 }
+
+/*
+ * The contents of guest file PATH (through busybox cat) into a malloc()ed
+ * *buf, NUL-terminated.  0, or what agent_cmd() returns (1 also when cat
+ * itself failed; the reply is in out).
+ */
+int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
+	      size_t len)
+{
+	size_t size = 0;
+	FILE *f;
+	int rc;
+
+	*buf = NULL;
+	f = open_memstream(buf, &size);
+	if (!f) {
+		snprintf(out, len, "no memory for %s", path);
+		return 1;
+	}
+	vm->stream = f;
+	rc = agent_cmd(vm, out, len, timeout, "run /bin/busybox cat %s", path);
+	vm->stream = NULL;
+	fclose(f);
+	if (!rc && agent_field(out, "exit") != 0)
+		rc = 1;
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}

@@ -33,7 +33,6 @@
 
 #include "rig.h"
 
-#define TRACEFS		"/sys/kernel/tracing"
 #define MAX_CALLERS	128
 #define MAX_PROBES	4
 #define MAX_EXCEPT	8
@@ -507,11 +506,10 @@ out:
 /* Before the guest goes: the hits of every armed probe, into callers.log. */
 void callers_collect(struct run *r)
 {
-	char path[800], reply[256] = "", *buf = NULL, *line, *save = NULL;
+	char path[800], reply[256] = "", *buf, *line, *save = NULL;
 	char name[256];
 	unsigned long hits, missed;
-	size_t len = 0;
-	FILE *log, *out;
+	FILE *log;
 	int rc;
 
 	if (!ncallers || r->vm->dead)
@@ -523,17 +521,8 @@ void callers_collect(struct run *r)
 	log = fopen(path, "a");
 	if (!log)
 		return;
-	out = open_memstream(&buf, &len);
-	if (!out) {
-		fclose(log);
-		return;
-	}
-	r->vm->stream = out;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), 20,
-		       "run /bin/busybox cat " TRACEFS "/kprobe_profile");
-	r->vm->stream = NULL;
-	fclose(out);
-	if (rc || agent_field(reply, "exit") != 0) {
+	rc = agent_cat(r->vm, TRACEFS "/kprobe_profile", 20, &buf, reply, sizeof(reply));
+	if (rc) {
 		fprintf(log, "lost %s\n", rc < 0 ? r->vm->err : reply);
 	} else {
 		for (line = strtok_r(buf, "\n", &save); line;

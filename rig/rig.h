@@ -283,6 +283,10 @@ int agent_line(struct vm *vm, char *line, size_t len, int timeout);
 int agent_cmd(struct vm *vm, char *out, size_t len, int timeout,
 	      const char *fmt, ...) __printf(5, 6);
 long agent_field(const char *reply, const char *key);
+int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
+	      size_t len);
+/* where the guest's tracefs is mounted */
+#define TRACEFS		"/sys/kernel/tracing"
 
 /* steps.c: what a scenario does */
 struct counts {

@@ -1297,33 +1297,20 @@ static int fault_sweep(struct run *r, const struct step *s)
 
 /*
  * The number in column 2 of the line of guest file PATH whose first
- * column is KEY (/proc/vmstat, kprobe_profile), through busybox in the
- * guest; the output goes to a scratch file, not to the results.
+ * column is KEY (/proc/vmstat, kprobe_profile).
  */
 static int guest_column(struct run *r, const char *path, const char *key, long *val)
 {
-	char cmd[512], reply[256], line[512], name[256];
-	FILE *out = tmpfile();
-	int rc;
+	char reply[256], name[256], *buf, *line, *save = NULL;
+	int rc = agent_cat(r->vm, path, step_timeout(r), &buf, reply, sizeof(reply));
 
-	if (!out)
-		return fail(r, "cannot create a scratch file");
-	snprintf(cmd, sizeof(cmd), "run /bin/busybox cat %s", path);
-	r->vm->stream = out;
-	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r), "%s", cmd);
-	r->vm->stream = NULL;
-	if (rc) {
-		fclose(out);
+	if (rc)
 		return rc < 0 ? vm_fail(r, "guest agent") : fail(r, "guest: %s", reply);
-	}
-	rewind(out);
 	rc = -1;
-	while (fgets(line, sizeof(line), out))
-		if (sscanf(line, "%255s %ld", name, val) == 2 && !strcmp(name, key)) {
+	for (line = strtok_r(buf, "\n", &save); line && rc; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%255s %ld", name, val) == 2 && !strcmp(name, key))
 			rc = 0;
-			break;
-		}
-	fclose(out);
+	free(buf);
 	if (rc)
 		return fail(r, "%s has no line for %s", path, key);
 	return 0;
@@ -1352,9 +1339,9 @@ static int fault_twice(struct run *r, const struct step *s)
 	/* kprobe_profile names events without their group: one of our own */
 	snprintf(ev, sizeof(ev), "twice_%s", sym);
 	if (agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
-		      "write /sys/kernel/tracing/kprobe_events p:rigstep/%s\\s%s", ev, sym) ||
+		      "write " TRACEFS "/kprobe_events p:rigstep/%s\\s%s", ev, sym) ||
 	    agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
-		      "write /sys/kernel/tracing/events/rigstep/%s/enable 1", ev))
+		      "write " TRACEFS "/events/rigstep/%s/enable 1", ev))
 		return fail(r, "cannot probe %s (%s; a kernel without %s?)", sym, reply,
 			    "CONFIG_KPROBE_EVENTS");
 	if (guest_column(r, "/proc/vmstat", counter, &base) ||
@@ -1362,14 +1349,14 @@ static int fault_twice(struct run *r, const struct step *s)
 	       s->args[4], NULL) ||
 	    ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/times 2",
 	       NULL, NULL) ||
-	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &before))
+	    guest_column(r, TRACEFS "/kprobe_profile", ev, &before))
 		return -1;
 	if (agent_failnth(r, s->args[3], path, s->args[1], " task", reply, sizeof(reply),
 			  &left) < 0)
 		return -1;
 	if (ok(r, reply, sizeof(reply), "write /sys/kernel/debug/fail_page_alloc/times 0",
 	       NULL, NULL) ||
-	    guest_column(r, "/sys/kernel/tracing/kprobe_profile", ev, &hits) ||
+	    guest_column(r, TRACEFS "/kprobe_profile", ev, &hits) ||
 	    ok(r, reply, sizeof(reply), "write %s %s", path, s->args[2]) ||
 	    guest_column(r, "/proc/vmstat", counter, &val))
 		return -1;
