@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The rig's own corpus: the scanner's fixtures (tests/fixtures: each
- * NAME.log must give exactly the titles of NAME.expect), recording new
+ * NAME.log must give exactly the titles of NAME.expect, and each pair of
+ * kmemleak listings NAME.scans the titles of the leaks both name), recording new
  * logs into it, and scenario files the parser must refuse (tests/refuse:
  * each NAME.scn must be rejected with the text of its "# refused: TEXT"
  * line in the error).
@@ -64,7 +65,32 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Each fixture NAME.log must produce exactly the titles listed in NAME.expect. */
+/* The leaks a saved pair of kmemleak listings names (rig/kmemleak.c). */
+static int scan_scans(const char *path, struct titles *got)
+{
+	char *text = NULL, buf[65536];
+	size_t size = 0, n;
+	FILE *in = fopen(path, "r"), *f;
+	int rc;
+
+	if (!in)
+		return -1;
+	f = open_memstream(&text, &size);
+	if (!f)
+		die("out of memory");
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, f);
+	fclose(in);
+	fclose(f);
+	rc = kmemleak_confirmed(text, NULL, got);
+	free(text);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Each fixture NAME.log (a console) or NAME.scans (two kmemleak listings)
+ * must produce exactly the titles listed in NAME.expect.
+ */
 void run_fixtures(struct report *rep, const char *dir)
 {
 	struct dirent **ents;
@@ -76,20 +102,26 @@ void run_fixtures(struct report *rep, const char *dir)
 		die("fixtures: %s: %s", dir, strerror(errno));
 	for (i = 0; i < n; i++) {
 		struct titles got = { 0 }, want = { 0 };
-		size_t len = strlen(ents[i]->d_name);
-		bool same;
+		size_t len = strlen(ents[i]->d_name), ext;
+		bool same, scans = len > 6 && !strcmp(ents[i]->d_name + len - 6, ".scans");
 
-		if (len < 5 || strcmp(ents[i]->d_name + len - 4, ".log"))
+		if (!scans && (len < 5 || strcmp(ents[i]->d_name + len - 4, ".log")))
 			goto next;
+		ext = scans ? 6 : 4;
 		snprintf(log, sizeof(log), "%s/%s", dir, ents[i]->d_name);
-		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(log) - 4), log);
-		snprintf(name, sizeof(name), "scanner/%.*s", (int)len - 4, ents[i]->d_name);
+		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(log) - ext), log);
+		snprintf(name, sizeof(name), "scanner/%.*s", (int)(len - ext), ents[i]->d_name);
 		if (read_titles(exp, &want)) {
 			report_add(rep, name, false, 0, "no .expect file next to the fixture",
 				   "", NULL);
 			goto next;
 		}
-		scan_file(log, &got);
+		if (scans ? scan_scans(log, &got) : scan_file(log, &got)) {
+			report_add(rep, name, false, 0, "unreadable, or not two listings", "",
+				   NULL);
+			titles_free(&want);
+			goto next;
+		}
 		same = got.n == want.n;
 		for (j = 0; same && j < got.n; j++)
 			same = !strcmp(got.t[j], want.t[j]);

@@ -85,6 +85,7 @@ enum verb {
 	V_LOCKDEP_AFTER,
 	V_LOCK_STAT,
 	V_SLEEP,
+	V_EXPECT_NO_LEAK,
 	V_WAIT_ONLINE,
 	V_EXPECT_BLOCKS,
 	V_NR_VERBS
@@ -200,6 +201,9 @@ struct titles {
 
 void scan_text(const char *text, struct titles *out);
 int scan_file(const char *path, struct titles *out);
+
+/* kmemleak.c: objects two consecutive kmemleak listings both name */
+int kmemleak_confirmed(const char *text, FILE *out, struct titles *t);
 void titles_add(struct titles *t, const char *title);
 void titles_add_site(struct titles *t, const char *title, const char *site);
 void titles_set_site(struct titles *t, const char *title, const char *site);
@@ -285,8 +289,9 @@ int agent_cmd(struct vm *vm, char *out, size_t len, int timeout,
 long agent_field(const char *reply, const char *key);
 int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
 	      size_t len);
-/* where the guest's tracefs is mounted */
+/* where the guest's tracefs is mounted, and kmemleak's file in its debugfs */
 #define TRACEFS		"/sys/kernel/tracing"
+#define KMEMLEAK	"/sys/kernel/debug/kmemleak"
 
 /* steps.c: what a scenario does */
 struct counts {

@@ -61,6 +61,7 @@ static const struct verb_def {
 	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
 	[V_LOCK_STAT] = { "lock_stat", "l", "lock_stat LOCK-CLASS" },
 	[V_SLEEP] = { "sleep", "i", "sleep SECONDS" },
+	[V_EXPECT_NO_LEAK] = { "expect_no_leak", "", "expect_no_leak" },
 };
 
 static const char *const online_types[] = {

@@ -1415,6 +1415,65 @@ static int lockdep_after_step(struct run *r, const struct step *s)
 	return 0;
 }
 
+/*
+ * expect_no_leak: kmemleak scans twice; an object both listings name is a
+ * leak (one scan alone can name an object in flight, see rig/kmemleak.c).
+ * Both listings are saved as kmemleak-N.log, a file the scanner fixtures
+ * take as it is (tests/fixtures/NAME.scans).
+ */
+static int expect_no_leak(struct run *r)
+{
+	char reply[256], path[700], *text = NULL;
+	struct titles t = { 0 };
+	size_t size = 0;
+	FILE *f, *log;
+	int i, n = 0;
+
+	f = open_memstream(&text, &size);
+	if (!f)
+		return fail(r, "out of memory");
+	for (i = 1; i <= 2 && !n; i++) {
+		n = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+			      "write " KMEMLEAK " scan");
+		if (n) {
+			n = n < 0 ? vm_fail(r, "guest agent") :
+				fail(r, "kmemleak scan %d: %s (kmemleak off, or %s?)", i, reply,
+				     "a kernel without CONFIG_DEBUG_KMEMLEAK");
+			break;
+		}
+		fprintf(f, "== scan %d ==\n", i);
+		r->vm->stream = f;
+		n = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+			      "run /bin/busybox cat " KMEMLEAK);
+		r->vm->stream = NULL;
+		if (n < 0)
+			n = vm_fail(r, "guest agent");
+		else if (n || agent_field(reply, "exit") != 0)
+			n = fail(r, "reading " KMEMLEAK ": %s", reply);
+	}
+	fclose(f);
+	if (n) {
+		free(text);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/kmemleak-%d.log", r->vm->dir, ++r->selftests);
+	log = fopen(path, "w");
+	if (log) {
+		fwrite(text, 1, size, log);
+		fclose(log);
+	}
+	n = kmemleak_confirmed(text, NULL, &t);
+	free(text);
+	r->counts.checks++;
+	if (n > 0)
+		fail(r, "%s%s: %d object(s) unreferenced in two scans, see %s", t.t[0],
+		     t.n > 1 ? " (and more)" : "", n, path);
+	else if (n < 0)
+		fail(r, "%s: not two listings", path);
+	titles_free(&t);
+	return n ? -1 : 0;
+}
+
 /* sleep SECONDS: nothing but the guest's background loops, for a while */
 static int sleep_step(struct run *r, const struct step *s)
 {
@@ -1536,6 +1595,8 @@ int step_run(struct run *r, const struct step *s)
 		return lock_stat_step(r, s);
 	case V_SLEEP:
 		return sleep_step(r, s);
+	case V_EXPECT_NO_LEAK:
+		return expect_no_leak(r);
 	case V_NR_VERBS:
 		break;
 	}
