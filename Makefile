@@ -47,7 +47,7 @@ DEBS := gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod ccache \
 arch_cc = $$($(RIG) arch $(1) cross)gcc
 
 .SECONDARY: $(foreach a,$(ALL_ARCHES),$(B)/agent/$(a)/init)
-.PHONY: bisect-table bench shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
+.PHONY: lines bisect-table bench shell torture races slow send-prep all deps base tree export kernels selftests initramfs rig run check bisect provoke fixtures lint checkpatch clean known-issues race-window
 all: rig kernels initramfs
 
 $(B)/.deps: Makefile
@@ -133,6 +133,21 @@ check: rig kernels initramfs
 	$(if $(filter x86_64,$(ARCH)),wait; cat $(B)/shell-check.tap; \
 		grep -q '^not ok' $(B)/shell-check.tap && rc=1; \
 		grep -q '^1\.\.' $(B)/shell-check.tap || rc=1;) \
+	exit $$rc
+
+# Line coverage of the files tests/callers.tbl covers as a whole: make
+# check's scenarios on the gcov rows of the architectures (x86_64-gcov runs
+# what x86_64 runs), then rig lines.  docs/callers/lines*.tsv keep the
+# latest tables (rig/lines.c).
+GCOV_ARCHES := $(filter $(foreach a,$(ARCH),$(a)-gcov),$(ALL_ARCHES))
+lines: rig
+	@[ -n "$(GCOV_ARCHES)" ] || { echo "lines: no gcov row for ARCH=$(ARCH) in arches.tbl" >&2; exit 1; }
+	@$(MAKE) --no-print-directory kernels initramfs ARCH="$(GCOV_ARCHES)"
+	@$(RIG) check $(foreach a,$(GCOV_ARCHES),--arch $(a)) $(if $(JOBS),--jobs $(JOBS)) \
+		--callers $(SCENARIOS); rc=$$?; \
+	$(RIG) lines $(B)/results/latest || exit 1; \
+	cp $(B)/results/latest/lines.tsv $(B)/results/latest/lines-functions.tsv docs/callers/ && \
+	echo "lines: docs/callers/lines.tsv and lines-functions.tsv updated"; \
 	exit $$rc
 
 # The scenario/row pairs too slow for make check (slow_on in a scenario):

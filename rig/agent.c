@@ -104,12 +104,12 @@ long agent_field(const char *reply, const char *key)
 }
 
 /*
- * The contents of guest file PATH (through busybox cat) into a malloc()ed
- * *buf, NUL-terminated.  0, or what agent_cmd() returns (1 also when cat
- * itself failed; the reply is in out).
+ * What busybox APPLET ARG prints in the guest (standard output and error)
+ * into a malloc()ed *buf, NUL-terminated.  0, or what agent_cmd() returns
+ * (1 also when the applet itself failed; the reply is in out).
  */
-int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
-	      size_t len)
+int agent_busybox(struct vm *vm, const char *applet, const char *arg, int timeout,
+		  char **buf, char *out, size_t len)
 {
 	size_t size = 0;
 	FILE *f;
@@ -118,11 +118,11 @@ int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *ou
 	*buf = NULL;
 	f = open_memstream(buf, &size);
 	if (!f) {
-		snprintf(out, len, "no memory for %s", path);
+		snprintf(out, len, "no memory for %s", arg);
 		return 1;
 	}
 	vm->stream = f;
-	rc = agent_cmd(vm, out, len, timeout, "run /bin/busybox cat %s", path);
+	rc = agent_cmd(vm, out, len, timeout, "run /bin/busybox %s %s", applet, arg);
 	vm->stream = NULL;
 	fclose(f);
 	if (!rc && agent_field(out, "exit") != 0)
@@ -132,4 +132,11 @@ int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *ou
 		*buf = NULL;
 	}
 	return rc;
+}
+
+/* The contents of guest file PATH (through busybox cat); as agent_busybox(). */
+int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
+	      size_t len)
+{
+	return agent_busybox(vm, "cat", path, timeout, buf, out, len);
 }

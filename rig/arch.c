@@ -29,6 +29,7 @@ static const struct {
 	{ "sysrq", OFF(sysrq), LEN(sysrq) },
 	{ "config", OFF(config), LEN(config) },
 	{ "debarch", OFF(debarch), LEN(debarch) },
+	{ "scenarios", OFF(scenarios), LEN(scenarios) },
 #undef OFF
 #undef LEN
 };
@@ -37,6 +38,7 @@ static const struct {
 
 int arch_load(const char *table, const char *name, struct arch *out)
 {
+	static int depth;	/* checking a row that another row names */
 	char line[1024], *f[NCOLUMNS + 1], *save, *tok;
 	size_t n;
 	FILE *fp;
@@ -58,6 +60,17 @@ int arch_load(const char *table, const char *name, struct arch *out)
 			    n > NCOLUMNS ? "more than " : "", n, NCOLUMNS);
 		if (strcmp(f[9], "break") && strcmp(f[9], "ctrl-o"))
 			die("%s: row '%s': sysrq '%s' is not break or ctrl-o", table, name, f[9]);
+		if (strcmp(f[12], "-") && !depth) {
+			struct arch of;
+			int rc;
+
+			depth++;
+			rc = arch_load(table, f[12], &of);
+			depth--;
+			if (rc || of.scenarios[0])
+				die("%s: row '%s': scenarios '%s' is not a row that runs its own",
+				    table, name, f[12]);
+		}
 		for (n = 0; n < NCOLUMNS; n++) {
 			char *dst = (char *)out + columns[n].off;
 

@@ -74,6 +74,7 @@ static void usage(void)
 		"       rig plan [--seed S[,S...]] [--ops N] BLOCK-SIZE TORTURE-SCENARIO\n"
 		"       rig known ARCH SCENARIO TITLE\n"
 		"       rig callers [--table TABLE] RESULTS-DIR\n"
+		"       rig lines RESULTS-DIR\n"
 		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
 		"       rig lockdep-after PROC-LOCKDEP-FILE CLASS\n"
 		"       rig lock-stat PROC-LOCK-STAT-FILE CLASS\n"
@@ -322,6 +323,9 @@ int main(int argc, char **argv)
 	/* the per-function hit table of an earlier run, judged again */
 	if (!strcmp(cmd, "callers"))
 		return callers_main(argc, argv);
+	/* the line coverage of a run on the gcov rows */
+	if (!strcmp(cmd, "lines"))
+		return lines_main(argc - 1, argv + 1);
 	/* is TITLE a row of tests/known-issues.tbl for ARCH and SCENARIO? */
 	if (!strcmp(cmd, "known")) {
 		if (argc != 5)
@@ -445,10 +449,12 @@ int main(int argc, char **argv)
 	if (!jobs)
 		die("out of memory");
 	for (i = 0, njobs = 0; i < o.narches; i++) {
+		const char *row;
 		int ran = 0;
 
 		arch_load("arches.tbl", o.arches[i], &arch);
 		choose_accel(&o, &arch);
+		row = arch_scenario_row(&arch);
 		for (j = 0; j < nsc; j++) {
 			struct job *jb = &jobs[njobs++];
 
@@ -456,10 +462,10 @@ int main(int argc, char **argv)
 			jb->arch = arch;
 			jb->sc = &sc[j];
 			snprintf(jb->name, sizeof(jb->name), "%s/%s", arch.name, sc[j].name);
-			if (!scenario_for_arch(&sc[j], arch.name)) {
+			if (!scenario_for_arch(&sc[j], row)) {
 				jb->skip = "not for this architecture";
 				/* a file of that name is (torture.scn, torture-pseries.scn) */
-				if (name_taken(sc, nsc, j, arch.name))
+				if (name_taken(sc, nsc, j, row))
 					njobs--;
 				continue;
 			}
@@ -467,12 +473,12 @@ int main(int argc, char **argv)
 			 * make races (--races) runs the data-race pairs, make
 			 * check the fast pairs, make slow (--slow) the others.
 			 */
-			if (o.races != scenario_races_on(&sc[j], arch.name)) {
+			if (o.races != scenario_races_on(&sc[j], row)) {
 				jb->skip = o.races ? "not a data-race row: make check runs it" :
 						     "data-race row: make races runs it";
 				continue;
 			}
-			if (!o.races && o.slow != scenario_slow_on(&sc[j], arch.name)) {
+			if (!o.races && o.slow != scenario_slow_on(&sc[j], row)) {
 				jb->skip = o.slow ? "not slow on this row: make check runs it" :
 						    "slow on this row: make slow runs it";
 				continue;

@@ -52,7 +52,14 @@ struct arch {
 	char sysrq[16];		/* how the console takes a SysRq: break, ctrl-o */
 	char config[128];	/* configs/NAME.config fragments, comma-separated */
 	char debarch[16];	/* Debian's name: the guest's busybox-static */
+	char scenarios[32];	/* the row whose scenarios it runs; "": its own */
 };
+
+/* The row a scenario's arches, slow_on and races_on name for this row. */
+static inline const char *arch_scenario_row(const struct arch *a)
+{
+	return a->scenarios[0] ? a->scenarios : a->name;
+}
 
 int arch_load(const char *table, const char *name, struct arch *out);
 int arch_print(const char *table, const char *name, const char *column);
@@ -287,6 +294,8 @@ int agent_line(struct vm *vm, char *line, size_t len, int timeout);
 int agent_cmd(struct vm *vm, char *out, size_t len, int timeout,
 	      const char *fmt, ...) __printf(5, 6);
 long agent_field(const char *reply, const char *key);
+int agent_busybox(struct vm *vm, const char *applet, const char *arg, int timeout,
+		  char **buf, char *out, size_t len);
 int agent_cat(struct vm *vm, const char *path, int timeout, char **buf, char *out,
 	      size_t len);
 /* where the guest's tracefs is mounted, and kmemleak's file in its debugfs */
@@ -362,6 +371,11 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 		  char *diag, size_t dlen);
 int callers_main(int argc, char **argv);
 void callers_report(struct report *rep);
+
+/* lines.c: line coverage on the gcov rows (make lines) */
+void lines_collect(struct run *r, const char *kernel);
+int lines_table(const char *dir, char *why, size_t len);
+int lines_main(int argc, char **argv);
 
 /* stats.c: the table of make bench */
 int stats_main(int argc, char **argv);

@@ -277,8 +277,10 @@ out:
 	}
 	lockdep = vm.pid > 0 ? run_lockdep_state(&r) : -1;
 	/* a guest that could not say whether lockdep is on cannot say this either */
-	if (lockdep >= 0 && o->callers)
+	if (lockdep >= 0 && o->callers) {
 		callers_collect(&r);
+		lines_collect(&r, kernel);
+	}
 	vm_stop(&vm);
 	snprintf(line, sizeof(line), "%s/console.log", dir);
 	scan_file(line, &all);

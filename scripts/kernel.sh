@@ -85,12 +85,26 @@ else
 	stamp=$(git -C "$src" log -1 --format=%cd base)
 fi
 
+# A gcov row (configs/gcov.config): the files that tests/callers.tbl
+# covers as a whole get gcov's counters, and only they.
+gcov_files=
+gcov_vars=
+if grep -qx 'CONFIG_GCOV_KERNEL=y' $fragments; then
+	gcov_files=$(sed -n 's/^file:\([^[:space:]|]*\).*/\1/p' tests/callers.tbl)
+	[ -n "$gcov_files" ] || die "gcov: tests/callers.tbl has no file: rows to count"
+	for f in $gcov_files; do
+		b=${f##*/}
+		gcov_vars="$gcov_vars GCOV_PROFILE_${b%.c}.o=y"
+	done
+fi
+
 # Only what reaches the image counts: comments in the fragments and the
 # QEMU columns of the arch row do not.
 state=$(tree_state)
 inputs=$( { echo "$state"
 	    awk '/^# CONFIG_/ || (!/^#/ && NF)' $fragments configs/symbols.tbl
-	    echo "$karch $cross $image"; } | sha256sum | cut -c1-16)
+	    echo "$karch $cross $image"
+	    [ -z "$gcov_files" ] || echo "gcov" $gcov_files; } | sha256sum | cut -c1-16)
 if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$inputs" ] && [ -f "$out/image" ]; then
 	echo "kernel: $arch/$variant is up to date"
 	exit 0
@@ -105,7 +119,7 @@ series_txt() {
 }
 if [ -z "${KSRC:-}" ] && [ -f "$kcache/complete" ]; then
 	mkdir -p "$out"
-	rm -f "$out/vmlinux"
+	rm -rf "$out/vmlinux" "$out/gcno"
 	cp -pr "$kcache/." "$out/"
 	rm -f "$out/complete"
 	series_txt
@@ -162,7 +176,8 @@ log=$obj/build.log
 echo "kernel: $arch/$variant: building (log: $log)"
 start=$(date +%s)
 touch "$obj/.build-start"
-kmake -j"$(nproc)" all >"$log" 2>&1 &
+# shellcheck disable=SC2086 # one word per file
+kmake -j"$(nproc)" $gcov_vars all >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 while kill -0 $pid 2>/dev/null; do
@@ -208,6 +223,13 @@ if grep -q '^CONFIG_DEBUG_INFO=y' "$obj/.config"; then
 	cp "$obj/vmlinux" "$out/vmlinux"
 fi
 cp "$obj/usr/gen_init_cpio" "$out/" 2>/dev/null || true
+# a gcov row: the notes gcov reads next to each guest's counts (rig lines)
+rm -rf "$out/gcno"
+for f in $gcov_files; do
+	[ -f "$obj/${f%.c}.gcno" ] || die "gcov: no $obj/${f%.c}.gcno ($f not compiled with counters)"
+	mkdir -p "$out/gcno/${f%/*}"
+	cp "$obj/${f%.c}.gcno" "$out/gcno/${f%.c}.gcno"
+done
 if [ -n "${KSRC:-}" ]; then
 	# an own tree is judged as complete: every result must pass, none is
 	# excused by tests/fixed-by.tbl as lacking a patch of the series
@@ -238,6 +260,7 @@ if [ -z "${KSRC:-}" ]; then
 	for f in image System.map .config vmlinux gen_init_cpio objects.txt functions.txt; do
 		[ -f "$out/$f" ] && cp -p "$out/$f" "$kcache.tmp/"
 	done
+	[ -d "$out/gcno" ] && cp -pr "$out/gcno" "$kcache.tmp/"
 	touch "$kcache.tmp/complete"
 	rm -rf "$kcache"
 	mv "$kcache.tmp" "$kcache"
