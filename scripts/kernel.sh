@@ -86,15 +86,18 @@ else
 fi
 
 # A gcov row (configs/gcov.config): the files that tests/callers.tbl
-# covers as a whole get gcov's counters, and only they.
+# covers as a whole get gcov's counters, and only they.  Kbuild names the
+# switch by the file's name alone (GCOV_PROFILE_memory.o would also count
+# arch/x86/boot/memory.o, which cannot link with gcov), so the value is
+# left for make to expand in each directory: "y" only in the file's own.
 gcov_files=
-gcov_vars=
+gcov_vars=()
 if grep -qx 'CONFIG_GCOV_KERNEL=y' $fragments; then
 	gcov_files=$(sed -n 's/^file:\([^[:space:]|]*\).*/\1/p' tests/callers.tbl)
 	[ -n "$gcov_files" ] || die "gcov: tests/callers.tbl has no file: rows to count"
 	for f in $gcov_files; do
 		b=${f##*/}
-		gcov_vars="$gcov_vars GCOV_PROFILE_${b%.c}.o=y"
+		gcov_vars+=("GCOV_PROFILE_${b%.c}.o=\$(if \$(filter ${f%/*},\$(obj)),y)")
 	done
 fi
 
@@ -176,8 +179,7 @@ log=$obj/build.log
 echo "kernel: $arch/$variant: building (log: $log)"
 start=$(date +%s)
 touch "$obj/.build-start"
-# shellcheck disable=SC2086 # one word per file
-kmake -j"$(nproc)" $gcov_vars all >"$log" 2>&1 &
+kmake -j"$(nproc)" "${gcov_vars[@]}" all >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 while kill -0 $pid 2>/dev/null; do
