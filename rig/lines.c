@@ -254,7 +254,8 @@ static struct file_lines *table_for(const char *file, const char *karch, const c
 static struct json_object *run_gcov(const char *cross, const char *dir, const char *rel,
 				    char *why, size_t len)
 {
-	char tool[96], objdir[PATH_MAX], name[PATH_MAX], *out = NULL;
+	char tool[96], objdir[PATH_MAX], name[PATH_MAX], err[PATH_MAX], msg[300] = "";
+	char *out = NULL;
 	size_t size = 0;
 	int pfd[2], status;
 	struct json_object *j;
@@ -265,6 +266,8 @@ static struct json_object *run_gcov(const char *cross, const char *dir, const ch
 	snprintf(objdir, sizeof(objdir), "%s/gcov/%s", dir, rel);
 	*strrchr(objdir, '/') = '\0';
 	snprintf(name, sizeof(name), "%s.c", strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel);
+	/* gcov says what is wrong with the counts on stderr, and exits 0 */
+	snprintf(err, sizeof(err), "%s/gcov/gcov.err", dir);
 	if (pipe(pfd))
 		die("pipe: %s", strerror(errno));
 	pid = fork();
@@ -274,7 +277,7 @@ static struct json_object *run_gcov(const char *cross, const char *dir, const ch
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		if (!freopen("/dev/null", "w", stderr))
+		if (!freopen(err, "w", stderr))
 			_exit(126);
 		execlp(tool, tool, "--json-format", "--stdout", "-o", objdir, name, (char *)NULL);
 		_exit(127);
@@ -289,6 +292,19 @@ static struct json_object *run_gcov(const char *cross, const char *dir, const ch
 	fclose(in);
 	fclose(mem);
 	waitpid(pid, &status, 0);
+	in = fopen(err, "r");
+	if (in) {
+		if (fgets(msg, sizeof(msg), in))
+			msg[strcspn(msg, "\n")] = '\0';
+		fclose(in);
+	}
+	if (msg[0]) {
+		const char *what = strstr(msg, ".gcda:") ? strstr(msg, ".gcda:") + 6 : msg;
+
+		snprintf(why, len, "%s on %s/gcov/%s.gcda: %s", tool, dir, rel, what);
+		free(out);
+		return NULL;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(why, len, "%s on %s/gcov/%s.gcda: %s", tool, dir, rel,
 			 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "not found" : "failed");
