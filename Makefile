@@ -127,6 +127,10 @@ check: rig kernels initramfs
 	$(RIG) callers --table tests/callers/table $(B)/callers-test | diff -u tests/callers/expect - && \
 	diff -u tests/callers/coverage.expect $(B)/callers-test/coverage.tsv || \
 		{ echo "check: rig callers of tests/callers/run differs from tests/callers/*expect" >&2; exit 1; }
+	@rm -rf $(B)/lines-test && mkdir -p $(B)/lines-test && cp -r tests/lines/run tests/lines/bad $(B)/lines-test/ && \
+	{ $(RIG) lines $(B)/lines-test/run && cat $(B)/lines-test/run/lines.tsv $(B)/lines-test/run/lines-functions.tsv; \
+	  $(RIG) lines $(B)/lines-test/bad 2>&1; echo "rc=$$?"; } | diff -u tests/lines/expect - || \
+		{ echo "check: rig lines of tests/lines/ differs from tests/lines/expect" >&2; exit 1; }
 	@$(if $(filter x86_64,$(ARCH)),scripts/shell-check.sh x86_64 $(VARIANT) >$(B)/shell-check.tap 2>&1 &) \
 	$(RIG) check $(foreach a,$(ARCH),--arch $(a)) --variant $(VARIANT) $(if $(JOBS),--jobs $(JOBS)) \
 		--callers --fixtures tests/fixtures --refuse tests/refuse --judge tests/judge $(SCENARIOS); rc=$$?; \

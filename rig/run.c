@@ -290,7 +290,8 @@ out:
 	/* what the run proved: lockdep still checking at the end, reports seen */
 	snprintf(diag + strlen(diag), sizeof(diag) - strlen(diag), " lockdep_end=%s reports=%d",
 		 lockdep > 0 ? "on" : lockdep ? "unknown" : "off", all.n);
-	console_titles(arch->name, sc, o->races, &all, &titles, diag, sizeof(diag));
+	/* a row that runs another's scenarios has that row's known issues */
+	console_titles(arch_scenario_row(arch), sc, o->races, &all, &titles, diag, sizeof(diag));
 	all_n = all.n;
 	titles_free(&all);
 	if (sc->nexpect) {
