@@ -806,10 +806,9 @@ int callers_judge(const char *table, const char *dir, FILE *out, char *why, size
 			 dir);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/coverage.tsv", dir);
-	cov = fopen(path, "w");
+	cov = fopen_in(dir, "coverage.tsv", "w");
+	tsv = fopen_in(dir, "callers.tsv", "w");
 	snprintf(path, sizeof(path), "%s/callers.tsv", dir);
-	tsv = fopen(path, "w");
 	if (!tsv || !cov) {
 		snprintf(why, len, "cannot write %s or coverage.tsv beside it", path);
 		if (tsv)

@@ -61,22 +61,6 @@ static ssize_t base64_decode(const char *in, unsigned char *out)
 	return n;
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 static int copy_file(const char *from, const char *to)
 {
 	char buf[65536];
@@ -132,7 +116,7 @@ static void collect_one(struct run *r, FILE *log, const char *notes, const char 
 	free(buf);
 	snprintf(dst, sizeof(dst), "%s/gcov/%s.gcda", r->vm->dir, rel);
 	*strrchr(dst, '/') = '\0';
-	if (n <= 0 || mkdirs(dst)) {
+	if (n <= 0 || mkdir_p(dst)) {
 		fprintf(log, "bad %s.gcda\n", rel);
 		free(bytes);
 		return;
@@ -194,7 +178,7 @@ void lines_collect(struct run *r, const char *kernel)
 	if (access(notes, R_OK))
 		return;
 	snprintf(path, sizeof(path), "%s/gcov", r->vm->dir);
-	if (mkdirs(path))
+	if (mkdir_p(path))
 		return;
 	strncat(path, "/lines.log", sizeof(path) - strlen(path) - 1);
 	log = fopen(path, "w");
@@ -480,12 +464,14 @@ int lines_table(const char *dir, char *why, size_t len)
 		return 1;
 	}
 	qsort(tables, ntables, sizeof(*tables), by_file);
-	snprintf(path, sizeof(path), "%s/lines.tsv", dir);
-	out = fopen(path, "w");
-	snprintf(path, sizeof(path), "%s/lines-functions.tsv", dir);
-	fout = fopen(path, "w");
+	out = fopen_in(dir, "lines.tsv", "w");
+	fout = fopen_in(dir, "lines-functions.tsv", "w");
 	if (!out || !fout) {
 		snprintf(why, len, "cannot write %s/lines*.tsv", dir);
+		if (out)
+			fclose(out);
+		if (fout)
+			fclose(fout);
 		return 1;
 	}
 	fprintf(out, "file\tarch\tlines\tran\tpercent\tguests\n");

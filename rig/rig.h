@@ -33,6 +33,7 @@ void fmt_size(unsigned long long bytes, char *buf, size_t len);
 char *xstrdup(const char *s);
 char *trim(char *s);
 int mkdir_p(const char *path);
+FILE *fopen_in(const char *dir, const char *name, const char *mode);
 int split_bars(char *line, char **field, int max);
 bool stop_requested(void);
 void install_signal_handlers(void);

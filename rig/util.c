@@ -139,6 +139,15 @@ int split_bars(char *line, char **field, int max)
 	return p ? -1 : n;
 }
 
+/* fopen() of DIR/NAME */
+FILE *fopen_in(const char *dir, const char *name, const char *mode)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return fopen(path, mode);
+}
+
 /* mkdir -p: every missing directory of path; 0 or -1 with errno. */
 int mkdir_p(const char *path)
 {
