@@ -119,7 +119,10 @@ check: rig kernels initramfs
 	@COVERAGE_PARTIAL=$(if $(filter-out $(ARCH),$(CHECK_ARCHES)),1,0) scripts/coverage.sh $(VARIANT) $(ARCH)
 	@$(RIG) rescan tests/rescan/run | diff -u tests/rescan/expect - || \
 		{ echo "check: rig rescan of tests/rescan/run differs from tests/rescan/expect" >&2; exit 1; }
-	@for f in kcsan kcsan-one-fails; do echo "== $$f"; $(RIG) kunit kcsan tests/ktap/$$f.log; done | \
+	@for t in kcsan:kcsan kcsan:kcsan-one-fails \
+		memory_hotplug_locking:memory_hotplug_locking-kunit-alone-x86_64 \
+		memory_hotplug_locking:memory_hotplug_locking-kunit-alone-ppc64le; do \
+		echo "== $${t#*:}"; $(RIG) kunit $${t%%:*} tests/ktap/$${t#*:}.log; done | \
 		diff -u tests/ktap/expect - || \
 		{ echo "check: rig kunit on tests/ktap/*.log differs from tests/ktap/expect" >&2; exit 1; }
 	@scripts/bench.sh --selftest
