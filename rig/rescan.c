@@ -96,9 +96,8 @@ int rescan_dir(const char *dir)
 	printf("TAP version 13\n# %s: consoles judged again; step failures stand\n", dir);
 	for (i = 0; i < n; i++) {
 		char sub[800], console[900], why[1024] = "", diag[1024] = "", name[160];
-		char was_buf[32], err[512], row[32];
+		char was_buf[32], err[512];
 		struct titles all = { 0 }, titles = { 0 };
-		struct arch a;
 		struct meta m = { "" };
 		struct scenario sc;
 		const char *was;
@@ -121,11 +120,7 @@ int rescan_dir(const char *dir)
 			sc.name = xstrdup(ents[i]->d_name + strlen(m.arch) + 1);
 		}
 		scan_file(console, &all);
-		/* the row whose scenarios (and known issues) this row has */
-		snprintf(row, sizeof(row), "%s", m.arch);
-		if (!arch_load("arches.tbl", m.arch, &a))
-			snprintf(row, sizeof(row), "%s", arch_scenario_row(&a));
-		console_titles(row, &sc, loaded && scenario_races_on(&sc, row), &all,
+		console_titles(m.arch, &sc, loaded && scenario_races_on(&sc, m.arch), &all,
 			       &titles, diag, sizeof(diag));
 		if (sc.nexpect)
 			ok = same_reports(&sc, &titles, why, sizeof(why));

@@ -45,6 +45,11 @@ bool file_exists(const char *path)
 void console_titles(const char *arch, const struct scenario *sc, bool races,
 		    const struct titles *all, struct titles *out, char *diag, size_t len)
 {
+	struct arch a;
+
+	/* a row that runs another row's scenarios has that row's known issues */
+	if (!arch_load("arches.tbl", arch, &a))
+		arch = arch_scenario_row(&a);
 	for (int i = 0; i < all->n; i++) {
 		size_t w = strlen(diag);
 
@@ -290,8 +295,7 @@ out:
 	/* what the run proved: lockdep still checking at the end, reports seen */
 	snprintf(diag + strlen(diag), sizeof(diag) - strlen(diag), " lockdep_end=%s reports=%d",
 		 lockdep > 0 ? "on" : lockdep ? "unknown" : "off", all.n);
-	/* a row that runs another's scenarios has that row's known issues */
-	console_titles(arch_scenario_row(arch), sc, o->races, &all, &titles, diag, sizeof(diag));
+	console_titles(arch->name, sc, o->races, &all, &titles, diag, sizeof(diag));
 	all_n = all.n;
 	titles_free(&all);
 	if (sc->nexpect) {
