@@ -36,9 +36,9 @@ static const struct {
 
 #define NCOLUMNS ARRAY_SIZE(columns)
 
-int arch_load(const char *table, const char *name, struct arch *out)
+/* One row as it is written; -1 when the table has no row NAME. */
+static int read_row(const char *table, const char *name, struct arch *out)
 {
-	static int depth;	/* checking a row that another row names */
 	char line[1024], *f[NCOLUMNS + 1], *save, *tok;
 	size_t n;
 	FILE *fp;
@@ -60,17 +60,6 @@ int arch_load(const char *table, const char *name, struct arch *out)
 			    n > NCOLUMNS ? "more than " : "", n, NCOLUMNS);
 		if (strcmp(f[9], "break") && strcmp(f[9], "ctrl-o"))
 			die("%s: row '%s': sysrq '%s' is not break or ctrl-o", table, name, f[9]);
-		if (strcmp(f[12], "-") && !depth) {
-			struct arch of;
-			int rc;
-
-			depth++;
-			rc = arch_load(table, f[12], &of);
-			depth--;
-			if (rc || of.scenarios[0])
-				die("%s: row '%s': scenarios '%s' is not a row that runs its own",
-				    table, name, f[12]);
-		}
 		for (n = 0; n < NCOLUMNS; n++) {
 			char *dst = (char *)out + columns[n].off;
 
@@ -84,6 +73,19 @@ int arch_load(const char *table, const char *name, struct arch *out)
 	}
 	fclose(fp);
 	return -1;
+}
+
+/* Row NAME; the row its scenarios column names must run scenarios of its own. */
+int arch_load(const char *table, const char *name, struct arch *out)
+{
+	struct arch of;
+
+	if (read_row(table, name, out))
+		return -1;
+	if (out->scenarios[0] && (read_row(table, out->scenarios, &of) || of.scenarios[0]))
+		die("%s: row '%s': scenarios '%s' is not a row that runs its own", table, name,
+		    out->scenarios);
+	return 0;
 }
 
 /* "rig arch NAME COLUMN": one column of one row, "-" printed as nothing. */
