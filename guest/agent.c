@@ -338,21 +338,34 @@ static struct loop *find_loop(const char *id)
 }
 
 /*
- * loop ID PATH V1 [V2 ...]: a child writes V1, V2, ... to PATH over and
- * over until "stop ID".  A cycle counts only if all of its writes
- * succeeded; failed writes and cycles are counted apart, and the host
- * judges them.
+ * loop [for=SECONDS] ID PATH V1 [V2 ...]: a child writes V1, V2, ... to
+ * PATH over and over until "stop ID", or for SECONDS, starting half a
+ * second after this reply (the loop may suspend the system, which resets
+ * the channel the reply goes out on).  A cycle counts only if all of its
+ * writes succeeded; failed writes and cycles are counted apart, and the
+ * host judges them.
  */
 static int cmd_loop(char **argv, int argc)
 {
 	static char buf[LINE_MAX_LEN];
 	struct loop *l = NULL;
+	long until = 0, secs;
 	size_t len;
 	pid_t pid;
 	int i;
 
+	if (argc > 1 && !strncmp(argv[1], "for=", 4)) {
+		char *end;
+
+		secs = strtol(argv[1] + 4, &end, 10);
+		if (end == argv[1] + 4 || *end || secs < 1 || secs > 3600)
+			return fail(EINVAL, "loop: for=SECONDS, 1 to 3600");
+		until = now_us() + 500000 + secs * 1000000;
+		argv++;
+		argc--;
+	}
 	if (argc < 4)
-		return fail(EINVAL, "usage: loop ID PATH V1 [V2 ...]");
+		return fail(EINVAL, "usage: loop [for=SECONDS] ID PATH V1 [V2 ...]");
 	if (find_loop(argv[1]))
 		return fail(EEXIST, argv[1]);
 	for (i = 0; i < MAX_LOOPS && !l; i++)
@@ -370,7 +383,9 @@ static int cmd_loop(char **argv, int argc)
 		add("OK pid=%d", pid);
 		return 0;
 	}
-	while (!l->stop) {
+	if (until)
+		usleep(500000);
+	while (!l->stop && (!until || now_us() < until)) {
 		bool cycle_ok = true;
 
 		for (i = 3; i < argc && !l->stop; i++) {

@@ -51,8 +51,11 @@ static const char *loop_value(const struct scenario *sc, const char *id, int lin
 	for (int i = 0; i < sc->nsteps && sc->steps[i].line < line; i++) {
 		const struct step *s = &sc->steps[i];
 
-		if (s->verb == V_LOOP_START && !strcmp(s->args[0], id))
-			v = (int)index + 2 < s->nargs ? s->args[index + 2] : NULL;
+		/* loop_start ID PATH V...; loop_for ID SECONDS PATH V... */
+		int first = s->verb == V_LOOP_FOR ? 3 : 2;
+
+		if ((s->verb == V_LOOP_START || s->verb == V_LOOP_FOR) && !strcmp(s->args[0], id))
+			v = (int)index + first < s->nargs ? s->args[index + first] : NULL;
 	}
 	return v;
 }

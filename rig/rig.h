@@ -78,6 +78,7 @@ enum verb {
 	V_BG_WRITE,
 	V_WAIT_CONSOLE,
 	V_LOOP_START,
+	V_LOOP_FOR,
 	V_LOOP_STOP,
 	V_SELFTEST,
 	V_EXPECT_READ,
@@ -346,6 +347,8 @@ struct run {
 	char why[1024];
 	FILE *report;			/* human progress, may be NULL */
 	bool measured;			/* the current step recorded its own metrics */
+	double quiet_until;		/* host time a loop_for loop has surely ended */
+	const char *quiet_loop;		/* ... its ID: until then the guest is not asked */
 };
 
 int step_run(struct run *r, const struct step *s);

@@ -32,7 +32,7 @@ static const struct verb_def {
 	const char *usage;
 } verbs[V_NR_VERBS] = {
 	[V_DIMM_ADD] = { "dimm_add", "nzOO", "dimm_add ID SIZE [node=N] [nowait]" },
-	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error|nowait]" },
+	[V_DIMM_DEL] = { "dimm_del", "nR", "dimm_del ID [deleted|error|nowait|quiet]" },
 	[V_ONLINE] = { "online", "nt", "online ID online|online_movable|online_kernel" },
 	[V_OFFLINE] = { "offline", "n", "offline ID" },
 	[V_VMEM_RESIZE] = { "vmem_resize", "nsA", "vmem_resize ID SIZE [partial|settle]" },
@@ -44,6 +44,7 @@ static const struct verb_def {
 	[V_BG_WRITE] = { "bg_write", "pvI", "bg_write PATH VALUE [AFTER-SECONDS]" },
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
+	[V_LOOP_FOR] = { "loop_for", "nipvVVV", "loop_for ID SECONDS PATH V1 [V2 ...]" },
 	[V_LOOP_STOP] = { "loop_stop", "nIC",
 			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES%]]" },
 	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
@@ -68,7 +69,7 @@ static const char *const online_types[] = {
 	"online", "online_movable", "online_kernel", NULL
 };
 
-static const char *const unplug_results[] = { "deleted", "error", "nowait", NULL };
+static const char *const unplug_results[] = { "deleted", "error", "nowait", "quiet", NULL };
 
 /* dimm_add ID SIZE [node=N] [nowait], in either order: the node, or -1 */
 int dimm_add_node(const struct step *s)
@@ -236,8 +237,8 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		return 0;
 	case 'r':
 		if (!in_list(a, unplug_results))
-			return perr(p, "%s: '%s' is not an unplug result (deleted, error, nowait)",
-				    verb, a);
+			return perr(p, "%s: '%s' is not an unplug result (%s)", verb, a,
+				    "deleted, error, nowait, quiet");
 		return 0;
 	}
 	return perr(p, "%s: internal: bad argument kind", verb);
@@ -603,6 +604,44 @@ static bool is_key_line(const char *line, const char *eq)
 	return p == eq;
 }
 
+/*
+ * From loop_for ID to its loop_stop the rig must not ask the guest
+ * anything (steps.c): only sleep, dimm_add ... nowait and dimm_del ...
+ * quiet may run there, and dimm_del ... quiet only there.
+ */
+static int check_loop_for(struct parse *p, const struct scenario *sc)
+{
+	const char *open = NULL;
+	int i;
+
+	for (i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		bool quiet_del = st->verb == V_DIMM_DEL && st->nargs > 1 &&
+				 !strcmp(st->args[1], "quiet");
+
+		p->line = st->line;
+		if (st->verb == V_LOOP_STOP && open && !strcmp(st->args[0], open)) {
+			open = NULL;
+			continue;
+		}
+		if (!open && quiet_del)
+			return perr(p, "dimm_del: quiet checks nothing in the guest: %s",
+				    "only between loop_for and its loop_stop");
+		if (!open) {
+			if (st->verb == V_LOOP_FOR)
+				open = st->args[0];
+			continue;
+		}
+		if (st->verb != V_SLEEP && !quiet_del &&
+		    !(st->verb == V_DIMM_ADD && dimm_add_nowait(st)))
+			return perr(p, "%s: the guest is not asked anything until loop_stop %s; %s",
+				    verbs[st->verb].name, open,
+				    "only sleep, dimm_add ... nowait and dimm_del ... quiet may run");
+	}
+	p->line = 0;
+	return open ? perr(p, "loop_for %s has no loop_stop %s", open, open) : 0;
+}
+
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 {
 	struct parse p = { .path = path, .err = err, .len = len };
@@ -677,6 +716,8 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t len)
 		return perr(&p, "virtio_mem needs maxmem larger than memory");
 	if (sc->nnvdimm && !sc->slots)
 		return perr(&p, "nvdimm needs slots (and maxmem): an NVDIMM takes a memory slot");
+	if (check_loop_for(&p, sc))
+		return -1;
 	for (int i = 0; i < sc->nsteps; i++) {
 		const struct step *st = &sc->steps[i];
 

@@ -19,6 +19,7 @@
  * before the step gives up; never past the scenario's deadline.
  */
 #define STEP_TIMEOUT	150
+#define LOOP_FOR_MARGIN	10	/* s after a loop_for: its last write may overrun */
 
 static int step_timeout(const struct run *r)
 {
@@ -303,6 +304,7 @@ static int unplug(struct run *r, const char *id, char *which, size_t len)
 static int dimm_del(struct run *r, const struct step *s)
 {
 	bool want_error = s->nargs > 1 && !strcmp(s->args[1], "error");
+	bool quiet = s->nargs > 1 && !strcmp(s->args[1], "quiet");
 	struct json_object *a;
 	long first, count, present, online;
 	char which[64], backend[64];
@@ -343,7 +345,8 @@ static int dimm_del(struct run *r, const struct step *s)
 	json_object_object_add(a, "id", json_object_new_string(backend));
 	if (qmp_do(r, "object-del", a))
 		return -1;
-	if (wait_blocks(r, first, count, 0, 30))
+	/* quiet: QEMU's word only, while loop_for keeps the guest from answering */
+	if (!quiet && wait_blocks(r, first, count, 0, 30))
 		return -1;
 	r->counts.dimms_removed++;
 	return 0;
@@ -643,18 +646,66 @@ static bool append(char *buf, size_t len, size_t *n, const char *word)
 	return true;
 }
 
-/* loop_start ID PATH V1 [V2 ...]: the guest cycles the writes in the background. */
+/*
+ * loop_start ID PATH V1 [V2 ...]: the guest cycles the writes in the
+ * background.  loop_for ID SECONDS PATH V1 [V2 ...]: the same, ending by
+ * itself after SECONDS; until then the rig asks the guest nothing (see
+ * step_run()), so that the loop may suspend the system, which resets the
+ * agent's channel and drops what the host sends meanwhile.
+ */
 static int loop_start(struct run *r, const struct step *s)
 {
 	char cmd[1024], reply[256];
+	bool bounded = s->verb == V_LOOP_FOR;
 	size_t n = 0;
 	int i;
 
 	cmd[0] = '\0';
-	for (i = 0; i < s->nargs; i++)
-		if (!append(cmd, sizeof(cmd), &n, s->args[i]))
+	for (i = 0; i < s->nargs; i++) {
+		char arg[64];
+
+		if (bounded && i == 0)
+			snprintf(arg, sizeof(arg), "for=%s", s->args[1]);
+		if (!append(cmd, sizeof(cmd), &n, bounded && i == 0 ? arg :
+			    bounded && i == 1 ? s->args[0] : s->args[i]))
 			return fail(r, "loop %s: the command is too long", s->args[0]);
-	return ok(r, reply, sizeof(reply), "loop%s", cmd, NULL);
+	}
+	if (ok(r, reply, sizeof(reply), "loop%s", cmd, NULL))
+		return -1;
+	if (bounded) {
+		/* the guest starts after half a second; a last write may overrun */
+		r->quiet_until = now() + 0.5 + atoi(s->args[1]) + LOOP_FOR_MARGIN;
+		r->quiet_loop = s->args[0];
+	}
+	return 0;
+}
+
+/*
+ * While a loop_for loop runs, only steps that need nothing of the guest
+ * may run: the host's own (sleep, QMP) and the loop's loop_stop, which
+ * first waits for the loop to have ended.
+ */
+static int quiet_step(struct run *r, const struct step *s)
+{
+	bool qmp_only = (s->verb == V_DIMM_ADD && dimm_add_nowait(s)) ||
+			(s->verb == V_DIMM_DEL && s->nargs > 1 &&
+			 (!strcmp(s->args[1], "nowait") || !strcmp(s->args[1], "quiet")));
+	double left = r->quiet_until - now();
+
+	if (!r->quiet_loop)
+		return 0;
+	if (left <= 0 || (s->verb == V_LOOP_STOP && !strcmp(s->args[0], r->quiet_loop))) {
+		while (now() < r->quiet_until)
+			if (vm_pump(r->vm, 200))
+				return vm_fail(r, "loop_stop (waiting for loop_for to end)");
+		r->quiet_loop = NULL;
+		return 0;
+	}
+	if (s->verb == V_SLEEP || qmp_only)
+		return 1;
+	/* scenario_load() refuses such a scenario */
+	return fail(r, "%s would ask the guest while loop_for %s runs (%.0f s more)",
+		    verb_name(s->verb), r->quiet_loop, left);
 }
 
 /*
@@ -1532,11 +1583,16 @@ int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
 
+	int quiet = quiet_step(r, s);
+
+	if (quiet < 0)
+		return -1;
 	r->prev_step_off = r->step_off;
 	r->step_off = r->vm->con_all_len;
 	snprintf(mark, sizeof(mark), "mark step %d: line %d %s", ++r->nstep, s->line,
 		 verb_name(s->verb));
-	agent_cmd(r->vm, r->why, sizeof(r->why), 10, "%s", mark);
+	if (!quiet)
+		agent_cmd(r->vm, r->why, sizeof(r->why), 10, "%s", mark);
 	r->why[0] = '\0';
 	switch (s->verb) {
 	case V_DIMM_ADD:
@@ -1564,6 +1620,7 @@ int step_run(struct run *r, const struct step *s)
 	case V_WAIT_CONSOLE:
 		return wait_console(r, s);
 	case V_LOOP_START:
+	case V_LOOP_FOR:
 		return loop_start(r, s);
 	case V_LOOP_STOP:
 		return loop_stop(r, s);
