@@ -130,6 +130,9 @@ static const char *flag(const struct series *s)
 
 	if (!strcmp(s->unit, "classes"))
 		return pct(m, nm, 0.5) > pct(b, nb, 0.5) ? "MORE CLASSES" : "";
+	/* only times can be slower; a count (lock_stat's reads) is reported as it is */
+	if (strcmp(s->unit, "s") && strcmp(s->unit, "us"))
+		return "";
 	/* slower beyond the spread: every base sample is below the series median */
 	if (nb > 1 && nm > 1 && pct(m, nm, 0.5) > b[nb - 1] && pct(b, nb, 0.5) < m[0])
 		return "REGRESSION";
