@@ -30,6 +30,7 @@ static const struct {
 	{ "config", OFF(config), LEN(config) },
 	{ "debarch", OFF(debarch), LEN(debarch) },
 	{ "scenarios", OFF(scenarios), LEN(scenarios) },
+	{ "retaddr", OFF(retaddr), LEN(retaddr) },
 #undef OFF
 #undef LEN
 };

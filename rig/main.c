@@ -78,6 +78,7 @@ static void usage(void)
 		"       rig stats [--dat] BENCH-SAMPLES.tsv\n"
 		"       rig lockdep-after PROC-LOCKDEP-FILE CLASS\n"
 		"       rig lock-stat PROC-LOCK-STAT-FILE CLASS\n"
+		"       rig read-holds TRACE-FILE\n"
 		"       rig arch NAME COLUMN\n"
 		"       rig validate SCENARIO...\n");
 	exit(2);
@@ -319,6 +320,12 @@ int main(int argc, char **argv)
 		if (argc != 4)
 			usage();
 		return saved_lock_file(cmd, argv[2], argv[3]);
+	}
+	/* what a saved trace of read_holds says, per caller */
+	if (!strcmp(cmd, "read-holds")) {
+		if (argc != 3)
+			usage();
+		return saved_holds_file(argv[2]);
 	}
 	/* the per-function hit table of an earlier run, judged again */
 	if (!strcmp(cmd, "callers"))

@@ -15,11 +15,16 @@
  *                       lock_stat step (or the boot): NAME.hold_max and
  *                       NAME.hold_total in microseconds, NAME.reads
  *                       (CONFIG_LOCK_STAT)
+ *   read_holds LOCK UNLOCK the same three from kprobes on the lock's
+ *                       functions (any kernel with kprobe events), and per
+ *                       caller of LOCK in holds.tsv: NAME, caller, holds,
+ *                       longest and total in microseconds
  *   any other step      its wall time, NAME in seconds
  *
  * The table and plots of make bench are made from these files (stats.c,
  * scripts/bench.sh).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +275,164 @@ int lock_stat_read(FILE *f, const char *class, struct lock_hold *out)
 		return 0;
 	}
 	return header ? -1 : -2;
+}
+
+/*
+ * The trace of read_holds' two kprobes (TRACEFS/trace): a line per event,
+ *
+ *   TASK-PID  [CPU] FLAGS  SECONDS: rig_rlock: (FUNC+0x8/0x1b8) caller=SYM+0x38/0x390
+ *   TASK-PID  [CPU] FLAGS  SECONDS: rig_runlock: (FUNC+0x8/0xc)
+ *
+ * A hold runs from a task's lock event to its next unlock event; a task
+ * that nests read locks (a recursive reader) pairs them innermost first,
+ * so the outer hold spans the inner ones.  An unlock with no lock before it
+ * in the window (taken before the window began) is left out, as is a lock
+ * with no unlock yet (counted in OPEN).  The header tells how many events
+ * were written and how many are in the buffer: the difference was lost.
+ */
+#define MAX_HOLD_TASKS	64
+#define MAX_HOLD_DEPTH	8
+
+struct hold_task {
+	long pid;
+	int depth;
+	double since[MAX_HOLD_DEPTH];
+	char caller[MAX_HOLD_DEPTH][64];
+};
+
+static struct hold_caller *hold_find(struct read_holds *h, const char *caller)
+{
+	for (int i = 0; i < h->ncallers; i++)
+		if (!strcmp(h->callers[i].name, caller))
+			return &h->callers[i];
+	return NULL;
+}
+
+static void hold_add(struct read_holds *h, const char *caller, double us)
+{
+	struct hold_caller *c = hold_find(h, caller);
+
+	/* the last slot takes every caller the others have no room for */
+	if (!c && h->ncallers >= MAX_HOLD_CALLERS - 1)
+		caller = "(other callers)";
+	if (!c)
+		c = hold_find(h, caller);
+	if (!c) {
+		c = &h->callers[h->ncallers++];
+		snprintf(c->name, sizeof(c->name), "%s", caller);
+	}
+	c->holds++;
+	c->total_us += us;
+	if (us > c->max_us)
+		c->max_us = us;
+	h->all.acquisitions++;
+	h->all.total_us += us;
+	if (us > h->all.max_us)
+		h->all.max_us = us;
+}
+
+/* "TASK-PID [CPU] FLAGS SECONDS: EVENT: ...": the pid and the time, or -1 */
+static int hold_event(const char *line, const char *ev, long *pid, double *t)
+{
+	const char *e = strstr(line, ev), *b = strstr(line, " ["), *p;
+
+	if (!e || !b || b > e)
+		return -1;
+	for (p = b; p > line && p[-1] != '-'; p--)
+		;
+	if (p == line || !isdigit((unsigned char)*p))
+		return -1;
+	*pid = strtol(p, NULL, 10);
+	for (p = e; p > b && p[-1] != ' '; p--)
+		;
+	return sscanf(p, "%lf:", t) == 1 ? 0 : -1;
+}
+
+int read_holds_parse(FILE *f, struct read_holds *out)
+{
+	static struct hold_task tasks[MAX_HOLD_TASKS];
+	char line[1024], name[64];
+	long in, written, pid;
+	size_t n;
+	int ntasks = 0, i;
+	bool header = false;
+	double t;
+
+	memset(out, 0, sizeof(*out));
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		struct hold_task *k = NULL;
+		const char *c;
+		bool lock;
+
+		if (sscanf(line, "# entries-in-buffer/entries-written: %ld/%ld", &in,
+			   &written) == 2) {
+			header = true;
+			out->lost = written - in;
+			continue;
+		}
+		lock = !hold_event(line, ": rig_rlock: ", &pid, &t);
+		if (!lock && hold_event(line, ": rig_runlock: ", &pid, &t))
+			continue;
+		for (i = 0; i < ntasks && !k; i++)
+			if (tasks[i].pid == pid)
+				k = &tasks[i];
+		if (!k && ntasks < MAX_HOLD_TASKS) {
+			k = &tasks[ntasks++];
+			k->pid = pid;
+			k->depth = 0;
+		}
+		if (!k)
+			return -2;
+		if (!lock) {
+			if (k->depth > 0) {
+				k->depth--;
+				hold_add(out, k->caller[k->depth], (t - k->since[k->depth]) * 1e6);
+			}
+			continue;
+		}
+		if (k->depth == MAX_HOLD_DEPTH)
+			return -2;
+		c = strstr(line, " caller=");
+		n = c ? strcspn(c + 8, "+\t\n ") : 0;
+		snprintf(name, sizeof(name), "%.*s", n ? (int)n : 1, n ? c + 8 : "?");
+		k->since[k->depth] = t;
+		snprintf(k->caller[k->depth++], sizeof(name), "%s", name);
+	}
+	for (i = 0; i < ntasks; i++)
+		out->open += tasks[i].depth;
+	return header ? 0 : -1;
+}
+
+static int by_longest(const void *a, const void *b)
+{
+	const struct hold_caller *x = a, *y = b;
+
+	return x->max_us < y->max_us ? 1 : x->max_us > y->max_us ? -1 : 0;
+}
+
+/* rig read-holds FILE: what a saved trace of read_holds says, per caller */
+int saved_holds_file(const char *path)
+{
+	struct read_holds h;
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f)
+		die("cannot read %s", path);
+	rc = read_holds_parse(f, &h);
+	fclose(f);
+	if (rc == -1)
+		die("%s is not a trace of tracefs", path);
+	if (rc == -2)
+		die("%s: more tasks or nested holds than the parser keeps", path);
+	printf("reads=%.0f hold_max_us=%.2f hold_total_us=%.2f lost=%ld open=%ld\n",
+	       h.all.acquisitions, h.all.max_us, h.all.total_us, h.lost, h.open);
+	qsort(h.callers, h.ncallers, sizeof(h.callers[0]), by_longest);
+	for (int i = 0; i < h.ncallers; i++)
+		printf("%s holds=%.0f max_us=%.2f total_us=%.2f\n", h.callers[i].name,
+		       h.callers[i].holds, h.callers[i].max_us, h.callers[i].total_us);
+	return 0;
 }
 
 /*

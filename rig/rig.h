@@ -54,6 +54,7 @@ struct arch {
 	char config[128];	/* configs/NAME.config fragments, comma-separated */
 	char debarch[16];	/* Debian's name: the guest's busybox-static */
 	char scenarios[32];	/* the row whose scenarios it runs; "": its own */
+	char retaddr[16];	/* kprobe fetch arg: the return address at entry */
 };
 
 /* The row a scenario's arches, slow_on and races_on name for this row. */
@@ -93,6 +94,7 @@ enum verb {
 	V_FAULT_TWICE,
 	V_LOCKDEP_AFTER,
 	V_LOCK_STAT,
+	V_READ_HOLDS,
 	V_SLEEP,
 	V_EXPECT_NO_LEAK,
 	V_WAIT_ONLINE,
@@ -349,6 +351,7 @@ struct run {
 	bool measured;			/* the current step recorded its own metrics */
 	double quiet_until;		/* host time a loop_for loop has surely ended */
 	const char *quiet_loop;		/* ... its ID: until then the guest is not asked */
+	bool holds_armed;		/* read_holds' kprobes are in place */
 };
 
 int step_run(struct run *r, const struct step *s);
@@ -365,7 +368,26 @@ struct lock_hold {
 };
 
 int lock_stat_read(FILE *f, const char *class, struct lock_hold *out);
+
+/* The read holds of a lock, per caller of its lock function (read_holds) */
+#define MAX_HOLD_CALLERS 32
+
+struct hold_caller {
+	char name[64];
+	double holds, max_us, total_us;
+};
+
+struct read_holds {
+	struct lock_hold all;
+	struct hold_caller callers[MAX_HOLD_CALLERS];
+	int ncallers;
+	long lost;		/* events the trace buffer dropped */
+	long open;		/* lock events with no unlock yet */
+};
+
+int read_holds_parse(FILE *f, struct read_holds *out);
 int saved_lock_file(const char *cmd, const char *path, const char *class);
+int saved_holds_file(const char *path);
 
 /* callers.c: the per-function hit counts (tests/callers.tbl) */
 int callers_load(const char *path);

@@ -61,6 +61,7 @@ static const struct verb_def {
 			    "fault_twice PATH VALUE UNDO NTH SPACE SYMBOL COUNTER" },
 	[V_LOCKDEP_AFTER] = { "lockdep_after", "l", "lockdep_after LOCK-CLASS" },
 	[V_LOCK_STAT] = { "lock_stat", "l", "lock_stat LOCK-CLASS" },
+	[V_READ_HOLDS] = { "read_holds", "ff", "read_holds LOCK-FUNCTION UNLOCK-FUNCTION" },
 	[V_SLEEP] = { "sleep", "i", "sleep SECONDS" },
 	[V_EXPECT_NO_LEAK] = { "expect_no_leak", "", "expect_no_leak" },
 };

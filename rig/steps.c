@@ -1571,6 +1571,87 @@ static int lock_stat_step(struct run *r, const struct step *s)
 	return ok(r, reply, sizeof(reply), "write /proc/lock_stat %s", "0", NULL);
 }
 
+/*
+ * read_holds LOCK UNLOCK: the read holds of a lock since the previous
+ * read_holds step, timed by a kprobe on each function; the lock's probe
+ * records its caller (the arch row's retaddr).  The first read_holds arms
+ * the probes and begins the window.  The trace is saved as holds-N.log and
+ * cleared; with "measure NAME": NAME.hold_max, NAME.hold_total and
+ * NAME.reads as lock_stat gives them, and a line per caller in holds.tsv.
+ */
+#define HOLDS_CLEAR "run /bin/busybox sh -c :>" TRACEFS "/trace"
+
+static int read_holds_arm(struct run *r, const struct step *s)
+{
+	char reply[256];
+	int rc;
+
+	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+		       "write " TRACEFS "/kprobe_events p:righold/rig_rlock\\s%s\\s%s=%s:symbol",
+		       s->args[0], "caller", r->vm->arch->retaddr);
+	if (!rc)
+		rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
+			       "write " TRACEFS "/kprobe_events p:righold/rig_runlock\\s%s",
+			       s->args[1]);
+	if (rc < 0)
+		return vm_fail(r, "guest agent");
+	if (rc)
+		return fail(r, "read_holds: cannot probe %s and %s (%s: %s)", s->args[0],
+			    s->args[1], reply, "no such function, or no CONFIG_KPROBE_EVENTS?");
+	r->holds_armed = true;
+	return ok(r, reply, sizeof(reply), "write " TRACEFS "/buffer_size_kb %s", "4096", NULL) ||
+	       ok(r, reply, sizeof(reply), "write " TRACEFS "/events/righold/enable %s", "1",
+		  NULL) ||
+	       ok(r, reply, sizeof(reply), HOLDS_CLEAR, NULL, NULL);
+}
+
+static int read_holds_step(struct run *r, const struct step *s)
+{
+	char reply[256], path[700], metric[160];
+	struct read_holds h;
+	FILE *log, *tsv;
+	int rc, i;
+
+	if (!r->holds_armed)
+		return read_holds_arm(r, s);
+	if (run_to_log(r, "holds", "run /bin/busybox cat " TRACEFS "/trace", reply,
+		       sizeof(reply), path, sizeof(path), &log))
+		return -1;
+	rc = read_holds_parse(log, &h);
+	fclose(log);
+	if (rc == -1)
+		return fail(r, "read_holds: %s is not a trace", path);
+	if (rc == -2)
+		return fail(r, "read_holds: %s has more tasks or nested holds than %s", path,
+			    "the parser keeps");
+	if (h.lost)
+		return fail(r, "read_holds: the trace buffer lost %ld events of the window",
+			    h.lost);
+	if (s->metric) {
+		snprintf(metric, sizeof(metric), "%s.hold_max", s->metric);
+		metric_add(r, metric, "us", h.all.max_us);
+		snprintf(metric, sizeof(metric), "%s.hold_total", s->metric);
+		metric_add(r, metric, "us", h.all.total_us);
+		snprintf(metric, sizeof(metric), "%s.reads", s->metric);
+		metric_add(r, metric, "n", h.all.acquisitions);
+		snprintf(path, sizeof(path), "%s/holds.tsv", r->vm->dir);
+		tsv = fopen(path, "a");
+		if (!tsv)
+			return fail(r, "read_holds: cannot write %s", path);
+		for (i = 0; i < h.ncallers; i++)
+			fprintf(tsv, "%s\t%s\t%.0f\t%.9g\t%.9g\n", s->metric, h.callers[i].name,
+				h.callers[i].holds, h.callers[i].max_us, h.callers[i].total_us);
+		fclose(tsv);
+	}
+	say(r, "  %s: %.0f read holds, longest %.2f us, %.2f us in all%s\n", s->args[0],
+	    h.all.acquisitions, h.all.max_us, h.all.total_us,
+	    h.open ? " (a hold still open)" : "");
+	for (i = 0; i < h.ncallers; i++)
+		say(r, "    by %s: %.0f, longest %.2f us\n", h.callers[i].name,
+		    h.callers[i].holds, h.callers[i].max_us);
+	return ok(r, reply, sizeof(reply), HOLDS_CLEAR, NULL, NULL);
+}
+
 int step_run(struct run *r, const struct step *s)
 {
 	char mark[128];
@@ -1642,6 +1723,8 @@ int step_run(struct run *r, const struct step *s)
 		return lockdep_after_step(r, s);
 	case V_LOCK_STAT:
 		return lock_stat_step(r, s);
+	case V_READ_HOLDS:
+		return read_holds_step(r, s);
 	case V_SLEEP:
 		return sleep_step(r, s);
 	case V_EXPECT_NO_LEAK:

@@ -106,6 +106,50 @@ names() {
 	sed 's/#[0-9]*$//' "$1" | sort -u
 }
 
+# Who holds the lock, from the read_holds steps (holds.tsv: arch, variant,
+# run, scenario, measure, caller, holds, longest and total in us): per
+# measure and caller, the longest hold over all runs of each kernel, and in
+# how many of the measure's windows (its .reads samples) the caller held
+# it at all.
+callers() { # dir
+	local dir=$1
+	[ -s "$dir/holds.tsv" ] || return 0
+	echo
+	echo "## Who holds cpu_hotplug_lock for read"
+	echo
+	echo "From kprobes on cpus_read_lock() and cpus_read_unlock() (read_holds):"
+	echo "the caller of each hold, its longest hold over all runs (us) and the"
+	echo "windows of the measure it held the lock in."
+	echo
+	echo "| arch | scenario | measure | caller | base | series |"
+	echo "|------|----------|---------|--------|------|--------|"
+	awk -F'\t' '
+		FILENAME ~ /samples/ {
+			if ($5 ~ /\.reads$/) { m = $5; sub(/\.reads$/, "", m); win[$1 SUBSEP $4 SUBSEP m SUBSEP $2]++ }
+			next
+		}
+		{
+			k = $1 SUBSEP $4 SUBSEP $5 SUBSEP $6
+			keys[k] = 1
+			n[k SUBSEP $2]++
+			if ($8 > mx[k SUBSEP $2]) mx[k SUBSEP $2] = $8
+		}
+		function cell(k, v, w,  a) {
+			split(k, a, SUBSEP)
+			w = win[a[1] SUBSEP a[2] SUBSEP a[3] SUBSEP v]
+			if (!n[k SUBSEP v]) return "none (0 of " w ")"
+			return sprintf("%.0f (%d of %d)", mx[k SUBSEP v], n[k SUBSEP v], w)
+		}
+		END {
+			for (k in keys) {
+				split(k, a, SUBSEP)
+				printf "%s\t%s\t%s\t%012.0f\t| %s | %s | %s | %s | %s | %s |\n",
+				       a[1], a[2], a[3], 1e11 - mx[k SUBSEP "main"] - mx[k SUBSEP "prefix-0"] / 1e6,
+				       a[1], a[2], a[3], a[4], cell(k, "prefix-0"), cell(k, "main")
+			}
+		}' "$dir/samples.tsv" "$dir/holds.tsv" | sort -t'	' -k1,1 -k2,2 -k3,3 -k4,4 | cut -f5-
+}
+
 report() { # dir
 	local dir=$1
 	[ -s "$dir/samples.tsv" ] || die "$dir/samples.tsv is missing or empty"
@@ -124,6 +168,7 @@ report() { # dir
 		echo
 		echo "## Lock coupling"
 		coupling "$dir"
+		callers "$dir"
 		echo
 		echo "## Plots"
 		echo
@@ -150,6 +195,11 @@ selftest() {
 	for f in "$t"/lockstat-*.log; do
 		{ "$rig" lock-stat "$f" cpu_hotplug_lock 2>&1 || true; } | diff -u "${f%.log}.expect" - ||
 			die "selftest: rig lock-stat $f differs from ${f%.log}.expect"
+	done
+	# recorded traces of read_holds' kprobes, and a file that is not one
+	for f in "$t"/holds-*.log; do
+		{ "$rig" read-holds "$f" 2>&1 || true; } | diff -u "${f%.log}.expect" - ||
+			die "selftest: rig read-holds $f differs from ${f%.log}.expect"
 	done
 	"$rig" validate scenarios/bench/*.scn >/dev/null || die "selftest: a bench scenario does not parse"
 	rm -rf "$out"
@@ -211,6 +261,7 @@ done
 	done
 } >"$dir/setup"
 : >"$dir/samples.tsv"
+: >"$dir/holds.tsv"
 for r in $(seq 1 "$runs"); do
 	order="prefix-0 main"
 	[ $((r % 2)) = 0 ] && order="main prefix-0"
@@ -240,6 +291,12 @@ for r in $(seq 1 "$runs"); do
 				scn=$(basename "$(dirname "$m")")
 				scn=${scn#"$a"-}
 				awk -v p="$a	$v	$r	$scn" '{ print p "\t" $0 }' "$m" >>"$dir/samples.tsv"
+			done
+			for m in "$res"/*/holds.tsv; do
+				[ -f "$m" ] || continue
+				scn=$(basename "$(dirname "$m")")
+				scn=${scn#"$a"-}
+				awk -v p="$a	$v	$r	$scn" '{ print p "\t" $0 }' "$m" >>"$dir/holds.tsv"
 			done
 			for l in "$res"/*/lockdep-after-*.txt; do
 				[ -f "$l" ] || continue
