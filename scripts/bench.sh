@@ -106,6 +106,18 @@ names() {
 	sed 's/#[0-9]*$//' "$1" | sort -u
 }
 
+# The lines of file NAME of every scenario of a results directory, each
+# after PREFIX and the scenario's name.
+collect() { # results-dir name prefix
+	local m scn
+	for m in "$1"/*/"$2"; do
+		[ -f "$m" ] || continue
+		scn=$(basename "$(dirname "$m")")
+		scn=${scn#"${3%%	*}"-}
+		awk -v p="$3	$scn" '{ print p "\t" $0 }' "$m"
+	done
+}
+
 # Who holds the lock, from the read_holds steps (holds.tsv: arch, variant,
 # run, scenario, measure, caller, holds, longest and total in us): per
 # measure and caller, the longest hold over all runs of each kernel, and in
@@ -286,18 +298,8 @@ for r in $(seq 1 "$runs"); do
 					END { for (k in n) if (n[k] < 10) print k " (" n[k] " writes)" }' "$m")
 				[ -z "$few" ] || die "run $r, $a, $(label "$v"): $few: the loop finished too fast to overlap anything"
 			done
-			for m in "$res"/*/metrics.tsv; do
-				[ -f "$m" ] || continue
-				scn=$(basename "$(dirname "$m")")
-				scn=${scn#"$a"-}
-				awk -v p="$a	$v	$r	$scn" '{ print p "\t" $0 }' "$m" >>"$dir/samples.tsv"
-			done
-			for m in "$res"/*/holds.tsv; do
-				[ -f "$m" ] || continue
-				scn=$(basename "$(dirname "$m")")
-				scn=${scn#"$a"-}
-				awk -v p="$a	$v	$r	$scn" '{ print p "\t" $0 }' "$m" >>"$dir/holds.tsv"
-			done
+			collect "$res" metrics.tsv "$a	$v	$r" >>"$dir/samples.tsv"
+			collect "$res" holds.tsv "$a	$v	$r" >>"$dir/holds.tsv"
 			for l in "$res"/*/lockdep-after-*.txt; do
 				[ -f "$l" ] || continue
 				scn=$(basename "$(dirname "$l")")
