@@ -227,18 +227,23 @@ enum fb_verdict fixed_by_judge(const char *build, const char *variant, const cha
 	/*
 	 * An own tree (KSRC=) is judged as if it had every patch, since
 	 * nothing says which it has; a failure that shows the defect a
-	 * patch fixes still fails there, and says which patch.
+	 * patch fixes still fails there, and says which patch.  As on the
+	 * base, every row the result matches counts as matched (x86_64/hvo
+	 * has two, and a failure shows one of them).
 	 */
 	if (!strcmp(variant, "own")) {
-		for (int r = 0; !ok && r < nrows; r++) {
-			if (fnmatch(rows[r].pattern, result, 0) ||
-			    !fails_as(why, t, rows[r].failure))
+		*fix = NULL;
+		for (int r = 0; r < nrows; r++) {
+			if (fnmatch(rows[r].pattern, result, 0))
 				continue;
 			rows[r].matched = true;
+			if (ok || *fix || !fails_as(why, t, rows[r].failure))
+				continue;
 			*fix = rows[r].subject;
 			*failure = rows[r].failure;
-			return FB_OWN_DEFECT;
 		}
+		if (*fix)
+			return FB_OWN_DEFECT;
 	}
 	*fix = fixed_by_missing(build, variant, result, &sometimes, failure);
 	if (!*fix)
