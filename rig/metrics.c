@@ -290,7 +290,7 @@ int lock_stat_read(FILE *f, const char *class, struct lock_hold *out)
  * with no unlock yet (counted in OPEN).  The header tells how many events
  * were written and how many are in the buffer: the difference was lost.
  */
-#define MAX_HOLD_TASKS	64
+#define MAX_HOLD_TASKS	64	/* holding at once */
 #define MAX_HOLD_DEPTH	8
 
 struct hold_task {
@@ -334,9 +334,12 @@ static void hold_add(struct read_holds *h, const char *caller, double us)
 /* "TASK-PID [CPU] FLAGS SECONDS: EVENT: ...": the pid and the time, or -1 */
 static int hold_event(const char *line, const char *ev, long *pid, double *t)
 {
-	const char *e = strstr(line, ev), *b = strstr(line, " ["), *p;
+	const char *e = strstr(line, ev), *b = NULL, *p;
 
-	if (!e || !b || b > e)
+	/* the CPU field is the last " [" before the event: a comm may have one */
+	for (p = strstr(line, " ["); p && e && p < e; p = strstr(p + 1, " ["))
+		b = p;
+	if (!e || !b)
 		return -1;
 	for (p = b; p > line && p[-1] != '-'; p--)
 		;
@@ -375,29 +378,33 @@ int read_holds_parse(FILE *f, struct read_holds *out)
 		if (!lock && hold_event(line, ": rig_runlock: ", &pid, &t))
 			continue;
 		for (i = 0; i < ntasks && !k; i++)
-			if (tasks[i].pid == pid)
+			if (tasks[i].pid == pid && tasks[i].depth)
 				k = &tasks[i];
-		if (!k && ntasks < MAX_HOLD_TASKS) {
-			k = &tasks[ntasks++];
-			k->pid = pid;
-			k->depth = 0;
-		}
-		if (!k)
-			return -2;
 		if (!lock) {
-			if (k->depth > 0) {
+			/* an unlock with no lock in the window (taken before it): left out */
+			if (k) {
 				k->depth--;
 				hold_add(out, k->caller[k->depth], (t - k->since[k->depth]) * 1e6);
 			}
 			continue;
 		}
+		/* a task holding nothing takes the first free slot */
+		for (i = 0; i < ntasks && !k; i++)
+			if (!tasks[i].depth)
+				k = &tasks[i];
+		if (!k && ntasks < MAX_HOLD_TASKS)
+			k = &tasks[ntasks++];
+		if (!k)
+			return -2;
+		if (!k->depth)
+			k->pid = pid;
 		if (k->depth == MAX_HOLD_DEPTH)
 			return -2;
 		c = strstr(line, " caller=");
 		n = c ? strcspn(c + 8, "+\t\n ") : 0;
 		snprintf(name, sizeof(name), "%.*s", n ? (int)n : 1, n ? c + 8 : "?");
 		k->since[k->depth] = t;
-		snprintf(k->caller[k->depth++], sizeof(name), "%s", name);
+		snprintf(k->caller[k->depth++], sizeof(k->caller[0]), "%s", name);
 	}
 	for (i = 0; i < ntasks; i++)
 		out->open += tasks[i].depth;

@@ -351,7 +351,7 @@ struct run {
 	bool measured;			/* the current step recorded its own metrics */
 	double quiet_until;		/* host time a loop_for loop has surely ended */
 	const char *quiet_loop;		/* ... its ID: until then the guest is not asked */
-	bool holds_armed;		/* read_holds' kprobes are in place */
+	char holds_armed[128];		/* "LOCK UNLOCK" read_holds probes, or "" */
 };
 
 int step_run(struct run *r, const struct step *s);

@@ -280,6 +280,15 @@ static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok
 	return 0;
 }
 
+/* whether a read_holds step comes before the scenario's last one */
+static bool holds_armed_before(const struct scenario *sc)
+{
+	for (int i = 0; i < sc->nsteps - 1; i++)
+		if (sc->steps[i].verb == V_READ_HOLDS)
+			return true;
+	return false;
+}
+
 static int parse_step_line(struct parse *p, struct scenario *sc, char *line)
 {
 	char *tok[MAX_ARGS + 2], *save = NULL;
@@ -296,6 +305,9 @@ static int parse_step_line(struct parse *p, struct scenario *sc, char *line)
 				    "measure NAME STEP [ARG ...]");
 		if (parse_step(p, sc, tok + 2, ntok - 2))
 			return -1;
+		if (sc->steps[sc->nsteps - 1].verb == V_READ_HOLDS && !holds_armed_before(sc))
+			return perr(p, "measure: the first read_holds only arms its probes: %s",
+				    "there is no window before it to measure");
 		sc->steps[sc->nsteps - 1].metric = xstrdup(tok[1]);
 		return 0;
 	}

@@ -1578,17 +1578,34 @@ static int lock_stat_step(struct run *r, const struct step *s)
  * the probes and begins the window.  The trace is saved as holds-N.log and
  * cleared; with "measure NAME": NAME.hold_max, NAME.hold_total and
  * NAME.reads as lock_stat gives them, and a line per caller in holds.tsv.
+ * Plain breakpoints (the kprobe optimizer would take cpu_hotplug_lock in
+ * a window of its own), tracing on (--callers turns it off), and one clock
+ * for all CPUs (a task's unlock may be on another CPU than its lock).
  */
-#define HOLDS_CLEAR "run /bin/busybox sh -c :>" TRACEFS "/trace"
+static int holds_clear(struct run *r, char *reply, size_t len)
+{
+	int rc = agent_cmd(r->vm, reply, len, step_timeout(r),
+			   "run /bin/busybox sh -c :>" TRACEFS "/trace");
+
+	if (rc < 0)
+		return vm_fail(r, "guest agent");
+	if (rc || agent_field(reply, "exit") != 0)
+		return fail(r, "read_holds: cannot clear " TRACEFS "/trace (%s)", reply);
+	return 0;
+}
 
 static int read_holds_arm(struct run *r, const struct step *s)
 {
+	const char *ret = r->vm->arch->retaddr;
 	char reply[256];
 	int rc;
 
+	if (ok(r, reply, sizeof(reply), "write /proc/sys/debug/kprobes-optimization %s", "0",
+	       NULL))
+		return -1;
 	rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
-		       "write " TRACEFS "/kprobe_events p:righold/rig_rlock\\s%s\\s%s=%s:symbol",
-		       s->args[0], "caller", r->vm->arch->retaddr);
+		       "write " TRACEFS "/kprobe_events p:righold/rig_rlock\\s%s%s%s%s",
+		       s->args[0], *ret ? "\\scaller=" : "", ret, *ret ? ":symbol" : "");
 	if (!rc)
 		rc = agent_cmd(r->vm, reply, sizeof(reply), step_timeout(r),
 			       "write " TRACEFS "/kprobe_events p:righold/rig_runlock\\s%s",
@@ -1598,11 +1615,14 @@ static int read_holds_arm(struct run *r, const struct step *s)
 	if (rc)
 		return fail(r, "read_holds: cannot probe %s and %s (%s: %s)", s->args[0],
 			    s->args[1], reply, "no such function, or no CONFIG_KPROBE_EVENTS?");
-	r->holds_armed = true;
-	return ok(r, reply, sizeof(reply), "write " TRACEFS "/buffer_size_kb %s", "4096", NULL) ||
-	       ok(r, reply, sizeof(reply), "write " TRACEFS "/events/righold/enable %s", "1",
-		  NULL) ||
-	       ok(r, reply, sizeof(reply), HOLDS_CLEAR, NULL, NULL);
+	snprintf(r->holds_armed, sizeof(r->holds_armed), "%s %s", s->args[0], s->args[1]);
+	if (ok(r, reply, sizeof(reply), "write " TRACEFS "/trace_clock %s", "global", NULL) ||
+	    ok(r, reply, sizeof(reply), "write " TRACEFS "/buffer_size_kb %s", "4096", NULL) ||
+	    ok(r, reply, sizeof(reply), "write " TRACEFS "/events/righold/enable %s", "1",
+	       NULL) ||
+	    ok(r, reply, sizeof(reply), "write " TRACEFS "/tracing_on %s", "1", NULL))
+		return -1;
+	return holds_clear(r, reply, sizeof(reply));
 }
 
 static int read_holds_step(struct run *r, const struct step *s)
@@ -1612,8 +1632,11 @@ static int read_holds_step(struct run *r, const struct step *s)
 	FILE *log, *tsv;
 	int rc, i;
 
-	if (!r->holds_armed)
+	if (!r->holds_armed[0])
 		return read_holds_arm(r, s);
+	snprintf(reply, sizeof(reply), "%s %s", s->args[0], s->args[1]);
+	if (strcmp(reply, r->holds_armed))
+		return fail(r, "read_holds: the probes are on %s, not %s", r->holds_armed, reply);
 	if (run_to_log(r, "holds", "run /bin/busybox cat " TRACEFS "/trace", reply,
 		       sizeof(reply), path, sizeof(path), &log))
 		return -1;
@@ -1643,13 +1666,16 @@ static int read_holds_step(struct run *r, const struct step *s)
 				h.callers[i].holds, h.callers[i].max_us, h.callers[i].total_us);
 		fclose(tsv);
 	}
-	say(r, "  %s: %.0f read holds, longest %.2f us, %.2f us in all%s\n", s->args[0],
-	    h.all.acquisitions, h.all.max_us, h.all.total_us,
-	    h.open ? " (a hold still open)" : "");
+	if (s->metric && h.open) {
+		snprintf(metric, sizeof(metric), "%s.open", s->metric);
+		metric_add(r, metric, "n", h.open);
+	}
+	say(r, "  %s: %.0f read holds, longest %.2f us, %.2f us in all; %ld still held\n",
+	    s->args[0], h.all.acquisitions, h.all.max_us, h.all.total_us, h.open);
 	for (i = 0; i < h.ncallers; i++)
 		say(r, "    by %s: %.0f, longest %.2f us\n", h.callers[i].name,
 		    h.callers[i].holds, h.callers[i].max_us);
-	return ok(r, reply, sizeof(reply), HOLDS_CLEAR, NULL, NULL);
+	return holds_clear(r, reply, sizeof(reply));
 }
 
 int step_run(struct run *r, const struct step *s)

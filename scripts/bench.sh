@@ -127,16 +127,18 @@ callers() { # dir
 	local dir=$1
 	[ -s "$dir/holds.tsv" ] || return 0
 	echo
-	echo "## Who holds cpu_hotplug_lock for read"
+	echo "## Who holds the lock for read"
 	echo
-	echo "From kprobes on cpus_read_lock() and cpus_read_unlock() (read_holds):"
-	echo "the caller of each hold, its longest hold over all runs (us) and the"
-	echo "windows of the measure it held the lock in."
+	echo "From kprobes on the lock and unlock functions (the read_holds steps:"
+	echo "cpus_read_lock() and cpus_read_unlock() in scenarios/bench/): the caller"
+	echo "of each hold, its longest hold over all runs (us; from the call, so a"
+	echo "wait for a writer counts) and in how many of the measure's windows it"
+	echo "held the lock; the longest first."
 	echo
 	echo "| arch | scenario | measure | caller | base | series |"
 	echo "|------|----------|---------|--------|------|--------|"
 	awk -F'\t' '
-		FILENAME ~ /samples/ {
+		FNR == NR {
 			if ($5 ~ /\.reads$/) { m = $5; sub(/\.reads$/, "", m); win[$1 SUBSEP $4 SUBSEP m SUBSEP $2]++ }
 			next
 		}
@@ -155,11 +157,13 @@ callers() { # dir
 		END {
 			for (k in keys) {
 				split(k, a, SUBSEP)
-				printf "%s\t%s\t%s\t%012.0f\t| %s | %s | %s | %s | %s | %s |\n",
-				       a[1], a[2], a[3], 1e11 - mx[k SUBSEP "main"] - mx[k SUBSEP "prefix-0"] / 1e6,
+				b = mx[k SUBSEP "prefix-0"]; m = mx[k SUBSEP "main"]
+				printf "%s\t%s\t%s\t%.0f\t%.0f\t| %s | %s | %s | %s | %s | %s |\n",
+				       a[1], a[2], a[3], (b > m ? b : m), m,
 				       a[1], a[2], a[3], a[4], cell(k, "prefix-0"), cell(k, "main")
 			}
-		}' "$dir/samples.tsv" "$dir/holds.tsv" | sort -t'	' -k1,1 -k2,2 -k3,3 -k4,4 | cut -f5-
+		}' "$dir/samples.tsv" "$dir/holds.tsv" |
+		sort -t'	' -k1,1 -k2,2 -k3,3 -k4,4nr -k5,5nr -k6 | cut -f6-
 }
 
 report() { # dir
