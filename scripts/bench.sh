@@ -200,7 +200,8 @@ report() { # dir
 # recorded bench run.
 selftest() {
 	local t=tests/bench out=build/bench-selftest f
-	for f in "$t/run/samples.tsv" "$t/table.expect" "$t/plots.expect"; do
+	for f in "$t/run/samples.tsv" "$t/run/holds.tsv" "$t/table.expect" "$t/plots.expect" \
+		"$t/callers.expect"; do
 		[ -f "$f" ] || die "selftest: $f is missing (recorded from a bench run, see docs/bench.md)"
 	done
 	for f in "$t"/lockdep-*.log; do
@@ -224,6 +225,8 @@ selftest() {
 	"$rig" stats "$out/samples.tsv" 2>/dev/null | diff -u "$t/table.expect" - ||
 		die "selftest: the table of $t/run differs from $t/table.expect"
 	grep -q '^## Lock coupling' "$out/bench.md" || die "selftest: bench.md has no lock coupling"
+	callers "$out" | diff -u "$t/callers.expect" - ||
+		die "selftest: the callers of $t/run/holds.tsv differ from $t/callers.expect"
 	for f in $(cat "$t/plots.expect"); do
 		grep -q '<svg' "$out/$f" 2>/dev/null && grep -q 'base (prefix 0)' "$out/$f" &&
 			grep -q '>series<' "$out/$f" || die "selftest: $out/$f is not a chart of both kernels"
