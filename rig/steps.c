@@ -1528,6 +1528,21 @@ static int sleep_step(struct run *r, const struct step *s)
 	return 0;
 }
 
+/* NAME.hold_max, NAME.hold_total (us) and NAME.reads of a measured step */
+static void hold_metrics(struct run *r, const char *name, const struct lock_hold *h)
+{
+	char metric[160];
+
+	if (!name)
+		return;
+	snprintf(metric, sizeof(metric), "%s.hold_max", name);
+	metric_add(r, metric, "us", h->max_us);
+	snprintf(metric, sizeof(metric), "%s.hold_total", name);
+	metric_add(r, metric, "us", h->total_us);
+	snprintf(metric, sizeof(metric), "%s.reads", name);
+	metric_add(r, metric, "n", h->acquisitions);
+}
+
 /*
  * lock_stat CLASS: the read-side holds of CLASS since the previous
  * lock_stat step (or the boot), from /proc/lock_stat (saved as
@@ -1535,7 +1550,7 @@ static int sleep_step(struct run *r, const struct step *s)
  */
 static int lock_stat_step(struct run *r, const struct step *s)
 {
-	char reply[256], path[700], metric[160];
+	char reply[256], path[700];
 	struct lock_hold h = { 0 };
 	FILE *log;
 	int rc;
@@ -1558,14 +1573,7 @@ static int lock_stat_step(struct run *r, const struct step *s)
 		if (rc == -1)
 			return fail(r, "lock_stat: lockdep knows no lock class %s", s->args[0]);
 	}
-	if (s->metric) {
-		snprintf(metric, sizeof(metric), "%s.hold_max", s->metric);
-		metric_add(r, metric, "us", h.max_us);
-		snprintf(metric, sizeof(metric), "%s.hold_total", s->metric);
-		metric_add(r, metric, "us", h.total_us);
-		snprintf(metric, sizeof(metric), "%s.reads", s->metric);
-		metric_add(r, metric, "n", h.acquisitions);
-	}
+	hold_metrics(r, s->metric, &h);
 	say(r, "  %s read holds: %.0f, longest %.2f us, %.2f us in all\n", s->args[0],
 	    h.acquisitions, h.max_us, h.total_us);
 	return ok(r, reply, sizeof(reply), "write /proc/lock_stat %s", "0", NULL);
@@ -1650,13 +1658,12 @@ static int read_holds_step(struct run *r, const struct step *s)
 	if (h.lost)
 		return fail(r, "read_holds: the trace buffer lost %ld events of the window",
 			    h.lost);
+	hold_metrics(r, s->metric, &h.all);
 	if (s->metric) {
-		snprintf(metric, sizeof(metric), "%s.hold_max", s->metric);
-		metric_add(r, metric, "us", h.all.max_us);
-		snprintf(metric, sizeof(metric), "%s.hold_total", s->metric);
-		metric_add(r, metric, "us", h.all.total_us);
-		snprintf(metric, sizeof(metric), "%s.reads", s->metric);
-		metric_add(r, metric, "n", h.all.acquisitions);
+		if (h.open) {
+			snprintf(metric, sizeof(metric), "%s.open", s->metric);
+			metric_add(r, metric, "n", h.open);
+		}
 		snprintf(path, sizeof(path), "%s/holds.tsv", r->vm->dir);
 		tsv = fopen(path, "a");
 		if (!tsv)
@@ -1665,10 +1672,6 @@ static int read_holds_step(struct run *r, const struct step *s)
 			fprintf(tsv, "%s\t%s\t%.0f\t%.9g\t%.9g\n", s->metric, h.callers[i].name,
 				h.callers[i].holds, h.callers[i].max_us, h.callers[i].total_us);
 		fclose(tsv);
-	}
-	if (s->metric && h.open) {
-		snprintf(metric, sizeof(metric), "%s.open", s->metric);
-		metric_add(r, metric, "n", h.open);
 	}
 	say(r, "  %s: %.0f read holds, longest %.2f us, %.2f us in all; %ld still held\n",
 	    s->args[0], h.all.acquisitions, h.all.max_us, h.all.total_us, h.open);
