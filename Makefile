@@ -126,6 +126,10 @@ check: rig kernels initramfs
 		diff -u tests/ktap/expect - || \
 		{ echo "check: rig kunit on tests/ktap/*.log differs from tests/ktap/expect" >&2; exit 1; }
 	@scripts/bench.sh --selftest
+	@rm -rf $(B)/races-test && cp -r tests/races/run $(B)/races-test && \
+	RACES_OUT=$(B)/races-test RACES_KERNELS=$(B)/races-test scripts/races.sh --recheck 2>&1 | \
+		diff -u tests/races/expect - || \
+		{ echo "check: scripts/races.sh --recheck of tests/races/run differs from tests/races/expect" >&2; exit 1; }
 	@rm -rf $(B)/callers-test && cp -r tests/callers/run $(B)/callers-test && \
 	$(RIG) callers --table tests/callers/table $(B)/callers-test | diff -u tests/callers/expect - && \
 	diff -u tests/callers/coverage.expect $(B)/callers-test/coverage.tsv || \
@@ -170,9 +174,10 @@ slow: rig
 # the scenarios whose races_on names the row run on the base (prefix 0) and
 # on the series, RUNS rounds each, alternating.  A race only the series
 # shows fails; one on both must be a row of tests/known-issues.tbl.
+# RECHECK=1 judges the last run again without booting anything.
 # docs/races.md has the latest results.
 races: rig
-	@scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+	@$(if $(RECHECK),scripts/races.sh --recheck,scripts/races.sh $(or $(RUNS),1) $(if $(filter command line,$(origin ARCH)),$(ARCH)))
 
 # Base (prefix 0) against the series on the workloads of scenarios/bench/,
 # RUNS runs each, alternating (scripts/bench.sh): a table and plots in
