@@ -97,45 +97,45 @@ control() { # scenario
 }
 
 run_rows() { # row...
-mkdir -p "$out"
-rm -f "$out"/*.titles "$out"/*.frames "$out"/*.control "$out"/*.cases "$out"/failed
-echo "$runs" >"$out/runs"
-printf '%s\n' "$@" >"$out/rows"
-date -u +%Y-%m-%d >"$out/date"
-touch "$out/failed"
-for row in "$@"; do
-	mapfile -t scns < <(names_row races_on "$row")
-	[ ${#scns[@]} -gt 0 ] || die "no scenario's races_on names $row"
-	for v in prefix-0 main; do
-		make --no-print-directory kernels initramfs VARIANT=$v ARCH="$row" ||
-			die "$row/$v: kernel or initramfs build failed"
-	done
-	for round in $(seq "$runs"); do
+	mkdir -p "$out"
+	rm -f "$out"/*.titles "$out"/*.frames "$out"/*.control "$out"/*.cases "$out"/failed
+	echo "$runs" >"$out/runs"
+	printf '%s\n' "$@" >"$out/rows"
+	date -u +%Y-%m-%d >"$out/date"
+	touch "$out/failed"
+	for row in "$@"; do
+		mapfile -t scns < <(names_row races_on "$row")
+		[ ${#scns[@]} -gt 0 ] || die "no scenario's races_on names $row"
 		for v in prefix-0 main; do
-			log=$out/$row-$v-$round.log
-			echo "races: $row, $v, round $round of $runs (log $log)"
-			if ! $rig check --races --arch "$row" --variant $v "${scns[@]}" >"$log" 2>&1; then
-				echo "races: $row/$v failed for a reason other than a data race:" >&2
-				grep -E '^not ok' "$log" | sed 's/^/races:   /' >&2
-				grep -E '^not ok' "$log" | sed "s|^|$v round $round: |" >>"$out/failed"
-			fi
-			grep -E "^(not )?ok [0-9]+ - $row/kunit/kcsan/" "$log" >>"$out/$row-$v.cases"
-			dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
-			[ -d "$dir" ] || die "$row/$v: no results directory in $log"
-			for c in "$dir"/"$row"-*/console.log; do
-				[ -f "$c" ] || continue
-				scn=${c%/console.log}
-				scn=${scn##*/"$row"-}
-				if control "$scn"; then
-					$rig scan "$c" | grep -c '^KCSAN: ' >>"$out/$row-$v.control"
-					continue
+			make --no-print-directory kernels initramfs VARIANT=$v ARCH="$row" ||
+				die "$row/$v: kernel or initramfs build failed"
+		done
+		for round in $(seq "$runs"); do
+			for v in prefix-0 main; do
+				log=$out/$row-$v-$round.log
+				echo "races: $row, $v, round $round of $runs (log $log)"
+				if ! $rig check --races --arch "$row" --variant $v "${scns[@]}" >"$log" 2>&1; then
+					echo "races: $row/$v failed for a reason other than a data race:" >&2
+					grep -E '^not ok' "$log" | sed 's/^/races:   /' >&2
+					grep -E '^not ok' "$log" | sed "s|^|$v round $round: |" >>"$out/failed"
 				fi
-				$rig scan "$c" | grep '^KCSAN: ' | sed "s|^|$scn\t|" >>"$out/$row-$v.titles"
-				frames "$c" | sed "s|^|$scn\t|" >>"$out/$row-$v.frames"
+				grep -E "^(not )?ok [0-9]+ - $row/kunit/kcsan/" "$log" >>"$out/$row-$v.cases"
+				dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
+				[ -d "$dir" ] || die "$row/$v: no results directory in $log"
+				for c in "$dir"/"$row"-*/console.log; do
+					[ -f "$c" ] || continue
+					scn=${c%/console.log}
+					scn=${scn##*/"$row"-}
+					if control "$scn"; then
+						$rig scan "$c" | grep -c '^KCSAN: ' >>"$out/$row-$v.control"
+						continue
+					fi
+					$rig scan "$c" | grep '^KCSAN: ' | sed "s|^|$scn\t|" >>"$out/$row-$v.titles"
+					frames "$c" | sed "s|^|$scn\t|" >>"$out/$row-$v.frames"
+				done
 			done
 		done
 	done
-done
 }
 
 [ $recheck = 1 ] || run_rows "$@"
