@@ -485,6 +485,38 @@ static bool trace_fn(const struct lines *l, int i, int window, const char *const
 	return false;
 }
 
+/* KCSAN's own report path, down to the access it was reporting. */
+static const char *const kcsan_path[] = {
+	"kcsan_*", "__tsan_*", NULL
+};
+
+/*
+ * A report whose call trace runs through KCSAN's report path is that data
+ * race's report failing: e.g. on pseries an access in the idle loop, where
+ * RCU is not watching, meets another CPU's watchpoint, and the report's
+ * spinlock trips the lock tracepoints' "RCU not watching" warning, then
+ * the die notifier's.  "fn" is the function whose access KCSAN was
+ * reporting: the first frame past KCSAN's own.
+ */
+static bool kcsan_origin(const struct lines *l, int i, char *fn, size_t len)
+{
+	int j = trace_of(l, i, 80), k, last;
+	bool in_kcsan = false;
+
+	if (j < 0)
+		return false;
+	last = trace_last(l, j);
+	for (k = j + 1; k <= last; k++) {
+		if (!frame(body(l->v[k]), true, fn, len))
+			continue;
+		if (glob_in(fn, kcsan_path, (size_t)-1))
+			in_kcsan = true;
+		else if (in_kcsan)
+			return true;
+	}
+	return false;
+}
+
 /* The header's own text after the matched prefix, shortened to its class. */
 static void header_text(const char *after, const char *cut, char *out, size_t len)
 {
@@ -742,6 +774,10 @@ static void scan_line(struct lines *l, int i, int *last_report, struct titles *o
 		return;
 	header_text(p->from && strstr(b, p->from) ? strstr(b, p->from) + strlen(p->from) :
 		    strstr(b, p->match) + strlen(p->match), p->cut, text, sizeof(text));
+	if (p->where != AT_KCSAN && kcsan_origin(l, i, fn, sizeof(fn))) {
+		fill("KCSAN: report failed in {fn}", fn, text, title, sizeof(title));
+		goto add;
+	}
 	if (p->where == AT_KASAN || p->where == AT_KCSAN) {
 		/* "BUG: KASAN: TYPE in func+0x..", "BUG: KCSAN: data-race in a / b" */
 		const char *type = strstr(b, p->match) + strlen(p->match);
