@@ -17,9 +17,12 @@
 # suite) is judged by its cases; its reports are counted, not judged.
 # Writes build/races/summary.md; docs/races.md is its latest copy.
 #
-# --recheck judges the last run again (its titles, frames and failures are
-# kept in build/races) without building or booting anything: after a row
-# of tests/known-issues.tbl was added, or the judging changed.  RACES_OUT
+# --recheck judges the last run again without building or booting
+# anything: after a row of tests/known-issues.tbl was added, or the
+# scanner or the judging changed.  While the run's consoles are there
+# (build/races/*.log name their results directories) it scans them again,
+# as rcutorture's kvm-recheck does; else it judges the titles, frames and
+# failures the run kept in build/races.  RACES_OUT
 # names another directory of a run, RACES_KERNELS where its kernels are
 # (for file:line); make check rechecks tests/races/run that way.
 #
@@ -96,13 +99,42 @@ control() { # scenario
 	grep -q -E '^kunit *= *kcsan ' "scenarios/$1.scn" 2>/dev/null
 }
 
-run_rows() { # row...
+# Start the files a run's judging is made of.
+reset() { # row...
 	mkdir -p "$out"
 	rm -f "$out"/*.titles "$out"/*.frames "$out"/*.control "$out"/*.cases "$out"/failed
+	touch "$out/failed"
+}
+
+# One round of one kernel, from its log and the consoles of its results
+# directory: the failures given on stdin ("not ok" lines), the control's
+# KUnit cases and report count, and every other scenario's KCSAN titles
+# and frames, as today's scanner sees them.
+collect() { # row variant round log
+	local row=$1 v=$2 round=$3 log=$4 dir c scn
+
+	sed "s|^|$v round $round: |" >>"$out/failed"
+	grep -E "^(not )?ok [0-9]+ - $row/kunit/kcsan/" "$log" >>"$out/$row-$v.cases"
+	dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
+	[ -d "$dir" ] || die "$row/$v: no results directory in $log"
+	for c in "$dir"/"$row"-*/console.log; do
+		[ -f "$c" ] || continue
+		scn=${c%/console.log}
+		scn=${scn##*/"$row"-}
+		if control "$scn"; then
+			$rig scan "$c" | grep -c '^KCSAN: ' >>"$out/$row-$v.control"
+			continue
+		fi
+		$rig scan "$c" | grep '^KCSAN: ' | sed "s|^|$scn\t|" >>"$out/$row-$v.titles"
+		frames "$c" | sed "s|^|$scn\t|" >>"$out/$row-$v.frames"
+	done
+}
+
+run_rows() { # row...
+	reset
 	echo "$runs" >"$out/runs"
 	printf '%s\n' "$@" >"$out/rows"
 	date -u +%Y-%m-%d >"$out/date"
-	touch "$out/failed"
 	for row in "$@"; do
 		mapfile -t scns < <(names_row races_on "$row")
 		[ ${#scns[@]} -gt 0 ] || die "no scenario's races_on names $row"
@@ -117,28 +149,53 @@ run_rows() { # row...
 				if ! $rig check --races --arch "$row" --variant $v "${scns[@]}" >"$log" 2>&1; then
 					echo "races: $row/$v failed for a reason other than a data race:" >&2
 					grep -E '^not ok' "$log" | sed 's/^/races:   /' >&2
-					grep -E '^not ok' "$log" | sed "s|^|$v round $round: |" >>"$out/failed"
-				fi
-				grep -E "^(not )?ok [0-9]+ - $row/kunit/kcsan/" "$log" >>"$out/$row-$v.cases"
-				dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
-				[ -d "$dir" ] || die "$row/$v: no results directory in $log"
-				for c in "$dir"/"$row"-*/console.log; do
-					[ -f "$c" ] || continue
-					scn=${c%/console.log}
-					scn=${scn##*/"$row"-}
-					if control "$scn"; then
-						$rig scan "$c" | grep -c '^KCSAN: ' >>"$out/$row-$v.control"
-						continue
-					fi
-					$rig scan "$c" | grep '^KCSAN: ' | sed "s|^|$scn\t|" >>"$out/$row-$v.titles"
-					frames "$c" | sed "s|^|$scn\t|" >>"$out/$row-$v.frames"
-				done
+					grep -E '^not ok' "$log" || echo "rig check failed, no test says why (see $log)"
+				fi | collect "$row" $v "$round" "$log" || exit 2
 			done
 		done
 	done
 }
 
-[ $recheck = 1 ] || run_rows "$@"
+# --recheck of a run whose consoles are still there (its logs and results
+# directories): judge every console again with today's scanner and table
+# (rig rescan; a step that failed stays failed).  A kept run without its
+# consoles (tests/races/) is judged from the titles it kept.
+consoles_kept() { # row...
+	local row round v log dir
+
+	for row in "$@"; do
+		for round in $(seq "$runs"); do
+			for v in prefix-0 main; do
+				log=$out/$row-$v-$round.log
+				[ -f "$log" ] || return 1
+				dir=$(sed -n 's/^# results: //p' "$log" | tail -1)
+				[ -n "$dir" ] && [ -d "$dir" ] || return 1
+			done
+		done
+	done
+}
+
+rescan_rows() { # row...
+	local row round v log
+
+	reset
+	for row in "$@"; do
+		for round in $(seq "$runs"); do
+			for v in prefix-0 main; do
+				log=$out/$row-$v-$round.log
+				{ $rig rescan "$(sed -n 's/^# results: //p' "$log" | tail -1)" || true; } |
+					{ grep -E '^not ok' || true; } | collect "$row" $v "$round" "$log" || exit 2
+			done
+		done
+	done
+}
+
+if [ $recheck = 0 ]; then
+	run_rows "$@"
+elif consoles_kept "$@"; then
+	echo "races: judging the consoles of the run of $(cat "$out/date") again"
+	rescan_rows "$@"
+fi
 
 # file:line of a frame, from the kernel's debug info when it has some.
 where() { # row variant frame
