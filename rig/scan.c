@@ -485,10 +485,21 @@ static bool trace_fn(const struct lines *l, int i, int window, const char *const
 	return false;
 }
 
-/* KCSAN's own report path, down to the access it was reporting. */
-static const char *const kcsan_path[] = {
-	"kcsan_*", "__tsan_*", NULL
-};
+/* Where KCSAN's report path starts, and KCSAN's frames below it. */
+static const char *const kcsan_report[] = { "kcsan_report_*", NULL };
+static const char *const kcsan_frames[] = { "kcsan_*", "__kcsan_*", "__tsan_*", NULL };
+
+/*
+ * The end of the context a report was taken in: the interrupted context
+ * below it is another one.  A powerpc program check (700) is how WARN()
+ * traps, so a warning inside a warning continues the same context.
+ */
+static bool context_end(const char *b)
+{
+	return !strncmp(b, "</IRQ>", 6) || !strncmp(b, "</NMI>", 6) ||
+	       !strncmp(b, "</SOFTIRQ>", 10) ||
+	       (!strncmp(b, "--- interrupt:", 14) && strncmp(b, "--- interrupt: 700", 18));
+}
 
 /*
  * A report whose call trace runs through KCSAN's report path is that data
@@ -496,22 +507,26 @@ static const char *const kcsan_path[] = {
  * RCU is not watching, meets another CPU's watchpoint, and the report's
  * spinlock trips the lock tracepoints' "RCU not watching" warning, then
  * the die notifier's.  "fn" is the function whose access KCSAN was
- * reporting: the first frame past KCSAN's own.
+ * reporting: the first frame past KCSAN's own below kcsan_report_*().
  */
 static bool kcsan_origin(const struct lines *l, int i, char *fn, size_t len)
 {
 	int j = trace_of(l, i, 80), k, last;
-	bool in_kcsan = false;
+	bool in_report = false;
 
 	if (j < 0)
 		return false;
 	last = trace_last(l, j);
 	for (k = j + 1; k <= last; k++) {
-		if (!frame(body(l->v[k]), true, fn, len))
+		const char *b = body(l->v[k]);
+
+		if (context_end(b))
+			return false;
+		if (!frame(b, true, fn, len))
 			continue;
-		if (glob_in(fn, kcsan_path, (size_t)-1))
-			in_kcsan = true;
-		else if (in_kcsan)
+		if (glob_in(fn, kcsan_report, (size_t)-1))
+			in_report = true;
+		else if (in_report && !glob_in(fn, kcsan_frames, (size_t)-1))
 			return true;
 	}
 	return false;
