@@ -39,6 +39,7 @@
 
 #define MAX_LOOPS	8
 #define MAX_SAMPLES	8192	/* write latencies kept per loop */
+#define LOOP_ERRNOS	4	/* distinct errnos counted per loop */
 
 /*
  * Background write loops (CPU hotplug, lru_gen toggling, ...) run in child
@@ -53,6 +54,13 @@ struct loop {
 	volatile long writes;
 	volatile long errors;		/* failed writes */
 	volatile int last_errno;
+	/*
+	 * The failed writes by errno, so that a scenario can name the
+	 * failures it allows; other_errors counts those of a fifth errno.
+	 */
+	volatile int err_no[LOOP_ERRNOS];
+	volatile long err_count[LOOP_ERRNOS];
+	volatile long other_errors;
 	/*
 	 * How long each of the first MAX_SAMPLES writes took, and which
 	 * value it wrote (its index among V1, V2, ...): what a bench reads.
@@ -337,6 +345,24 @@ static struct loop *find_loop(const char *id)
 	return NULL;
 }
 
+/* A failed write of a loop, counted under its errno. */
+static void count_errno(struct loop *l, int err)
+{
+	int i;
+
+	l->errors++;
+	l->last_errno = err;
+	for (i = 0; i < LOOP_ERRNOS; i++) {
+		if (!l->err_no[i])
+			l->err_no[i] = err;
+		if (l->err_no[i] == err) {
+			l->err_count[i]++;
+			return;
+		}
+	}
+	l->other_errors++;
+}
+
 /*
  * loop [for=SECONDS] ID PATH V1 [V2 ...]: a child writes V1, V2, ... to
  * PATH over and over until "stop ID", or for SECONDS, starting half a
@@ -403,8 +429,7 @@ static int cmd_loop(char **argv, int argc)
 			}
 			l->writes++;
 			if (err) {
-				l->errors++;
-				l->last_errno = -err;
+				count_errno(l, -err);
 				cycle_ok = false;
 			}
 		}
@@ -419,12 +444,31 @@ static int cmd_loop(char **argv, int argc)
 }
 
 /*
+ * The failed writes of each errno, "EIO:2,ETIMEDOUT:1" ("none" without any;
+ * "other:N" for errnos past the first LOOP_ERRNOS).
+ */
+static const char *loop_errnos(struct loop *l, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = 0; i < LOOP_ERRNOS && l->err_no[i]; i++)
+		used += snprintf(buf + used, len - used, "%s%s:%ld", used ? "," : "",
+				 strerrorname_np(l->err_no[i]) ?: "EUNKNOWN", l->err_count[i]);
+	if (l->other_errors)
+		snprintf(buf + used, len - used, "%sother:%ld", used ? "," : "", l->other_errors);
+	return buf[0] ? buf : "none";
+}
+
+/*
  * stop ID [samples]: end a loop after its current write; report its
  * counters.  With "samples", each kept write latency comes first as a line
  * "| VALUE-INDEX MICROSECONDS" (VALUE-INDEX 0 for V1, 1 for V2, ...).
  */
 static int cmd_stop(char **argv, int argc)
 {
+	char errnos[128];
 	struct loop *l;
 	int i;
 
@@ -443,9 +487,10 @@ static int cmd_stop(char **argv, int argc)
 			fprintf(port, "| %u %u\n", l->sample_value[i], l->sample_us[i]);
 		fflush(port);
 	}
-	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s samples=%ld",
+	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s errnos=%s %s=%ld",
 	    l->iterations, l->failed, l->writes, l->errors,
-	    l->last_errno ? strerrorname_np(l->last_errno) : "none", l->nsamples);
+	    l->last_errno ? strerrorname_np(l->last_errno) : "none",
+	    loop_errnos(l, errnos, sizeof(errnos)), "samples", l->nsamples);
 	l->pid = 0;
 	return 0;
 }

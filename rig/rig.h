@@ -321,7 +321,7 @@ struct counts {
 	long dax_unmapped;
 	long kmem_added;		/* dax kmem bound: add_memory_driver_managed() */
 	long kmem_removed;
-	char loops[256];		/* "loop_ID=N ..." of stopped loops */
+	char loops[768];		/* "loop_ID=N ..." of stopped loops */
 };
 
 /* One case of a selftest run inside the guest, reported on its own. */

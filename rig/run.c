@@ -196,7 +196,7 @@ void run_scenario(struct report *rep, const struct opts *o, const struct arch *a
 		  const struct scenario *sc)
 {
 	const char *zero = NULL;	/* a count that stayed 0 */
-	char kernel[600], initrd[600], dir[700], name[128], diag[1024], line[700];
+	char kernel[600], initrd[600], dir[700], name[128], diag[2048], line[700];
 	struct titles titles = { 0 }, all = { 0 };
 	struct vm vm;
 	struct run r = { .vm = &vm, .sc = sc, .report = o->human ? stdout : NULL };

@@ -23,7 +23,8 @@
  * per cent ("5%"), o = "node=N" (a NUMA node of the scenario) or "nowait", b = a block
  * state (online, offline), m = what an NVDIMM's memory is used as (devdax,
  * kmem, none), y = a script name (name.sh), l = a lock class name, u = a
- * number, f = a kernel function, w = a /proc/vmstat counter.
+ * number, f = a kernel function, w = a /proc/vmstat counter, g = errno names
+ * ("EIO,ETIMEDOUT").
  * An upper-case kind is optional.
  */
 static const struct verb_def {
@@ -45,8 +46,8 @@ static const struct verb_def {
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
 	[V_LOOP_FOR] = { "loop_for", "nipvVVV", "loop_for ID SECONDS PATH V1 [V2 ...]" },
-	[V_LOOP_STOP] = { "loop_stop", "nIC",
-			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES%]]" },
+	[V_LOOP_STOP] = { "loop_stop", "nICG",
+			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES% ERRNO[,ERRNO...]]]" },
 	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
 	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
 	[V_HOLD] = { "hold", "nkz", "hold ID anon|pipe SIZE" },
@@ -134,6 +135,21 @@ static bool is_id(const char *s)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
 			return false;
 	return true;
+}
+
+/* "EIO" or "EIO,ETIMEDOUT": errno names, comma-separated */
+static bool is_errno_list(const char *s)
+{
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n < 2 || s[0] != 'E' || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+			return false;
+		if (!s[n])
+			return true;
+		s += n + 1;
+	}
 }
 
 static int check_arg(struct parse *p, const char *verb, char kind, const char *a)
@@ -236,6 +252,11 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 			return perr(p, "%s: '%s' is not 'ok' or an errno name like EINVAL",
 				    verb, a);
 		return 0;
+	case 'g':
+		if (!is_errno_list(a))
+			return perr(p, "%s: '%s' is not a list of errno names like EIO,ETIMEDOUT",
+				    verb, a);
+		return 0;
 	case 'r':
 		if (!in_list(a, unplug_results))
 			return perr(p, "%s: '%s' is not an unplug result (%s)", verb, a,
@@ -243,6 +264,23 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 		return 0;
 	}
 	return perr(p, "%s: internal: bad argument kind", verb);
+}
+
+/*
+ * loop_stop ID MIN SHARE% ERRNOS: a loop allowed to fail some writes names
+ * the errnos it allows, and one that allows none names none.
+ */
+static int check_loop_stop(struct parse *p, char **tok, int ntok)
+{
+	bool share = ntok > 3 && atoi(tok[3]) > 0;
+
+	if (share && ntok < 5)
+		return perr(p, "loop_stop %s: %s failed writes allowed, but not which: %s", tok[1],
+			    tok[3], "name their errnos (loop_stop ID MIN SHARE% EIO,ETIMEDOUT)");
+	if (!share && ntok > 4)
+		return perr(p, "loop_stop %s: no failed write allowed (%s), so no errno (%s)",
+			    tok[1], tok[3], tok[4]);
+	return 0;
 }
 
 static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok)
@@ -265,6 +303,8 @@ static int parse_step(struct parse *p, struct scenario *sc, char **tok, int ntok
 	for (i = 1; i < (size_t)ntok; i++)
 		if (check_arg(p, tok[0], def->args[i - 1], tok[i]))
 			return -1;
+	if (def - verbs == V_LOOP_STOP && check_loop_stop(p, tok, ntok))
+		return -1;
 
 	s = realloc(sc->steps, (sc->nsteps + 1) * sizeof(*s));
 	if (!s)

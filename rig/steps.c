@@ -701,15 +701,51 @@ static int quiet_step(struct run *r, const struct step *s)
 }
 
 /*
- * loop_stop ID [MIN [SHARE%]]: the loop must have completed at least MIN
+ * The first errno of a loop's "errnos=EIO:2,ETIMEDOUT:1" that is not in
+ * ALLOWED ("EIO,ETIMEDOUT"), copied to bad; false when every failed write
+ * had an allowed errno.
+ */
+static bool errno_not_allowed(const char *reply, const char *allowed, char *bad, size_t len)
+{
+	const char *p = strstr(reply, " errnos=");
+	size_t n;
+
+	if (!p)
+		return snprintf(bad, len, "(no errnos in the reply)"), true;
+	for (p += 8; *p && *p != ' '; p += n + (p[n] == ',')) {
+		const char *a = allowed;
+
+		n = strcspn(p, ", ");
+		if (!strncmp(p, "none", n) && n == 4)
+			return false;
+		while (a) {
+			size_t m = strcspn(a, ",");
+
+			if (m == strcspn(p, ":") && !strncmp(a, p, m))
+				break;
+			a = a[m] ? a + m + 1 : NULL;
+		}
+		if (!a) {
+			size_t m = strcspn(p, ":");
+
+			snprintf(bad, len, "%.*s (%ld write(s))", (int)m, p,
+				 m < n ? strtol(p + m + 1, NULL, 10) : 0L);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * loop_stop ID [MIN [SHARE% ERRNOS]]: the loop must have completed at least MIN
  * (1) cycles in which every write succeeded, and at most SHARE (0%) of its
- * writes may have failed.
+ * writes may have failed, each with one of the errnos ERRNOS names.
  */
 static int loop_stop(struct run *r, const struct step *s)
 {
 	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it, writes, errors;
 	long share = s->nargs > 2 ? atol(s->args[2]) : 0;
-	char reply[256];
+	char reply[320], bad[64];
 	FILE *samples = NULL;
 	size_t len;
 	int rc;
@@ -747,9 +783,18 @@ static int loop_stop(struct run *r, const struct step *s)
 	if (!writes)
 		return fail(r, "loop %s never wrote (%s)", s->args[0], reply);
 	len = strlen(r->counts.loops);
-	snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
-		 " loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
-		 writes);
+	len += snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
+			" loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
+			writes);
+	if (errors && strstr(reply, " errnos=") && len < sizeof(r->counts.loops))
+		snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
+			 " loop_%s_errnos=%.*s", s->args[0],
+			 (int)strcspn(strstr(reply, " errnos=") + 8, " "),
+			 strstr(reply, " errnos=") + 8);
+	/* a failure the scenario did not name first: it says most */
+	if (errors && s->nargs > 3 && errno_not_allowed(reply, s->args[3], bad, sizeof(bad)))
+		return fail(r, "loop %s: writes failed with %s, not one of %s (%s)", s->args[0],
+			    bad, s->args[3], reply);
 	if (it < min)
 		return fail(r, "loop %s completed %ld cycles without a failed write, %s %ld (%s)",
 			    s->args[0], it, "want at least", min, reply);
