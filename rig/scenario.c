@@ -46,7 +46,7 @@ static const struct verb_def {
 	[V_WAIT_CONSOLE] = { "wait_console", "vI", "wait_console TEXT [SECONDS]" },
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
 	[V_LOOP_FOR] = { "loop_for", "nipvVVV", "loop_for ID SECONDS PATH V1 [V2 ...]" },
-	[V_LOOP_STOP] = { "loop_stop", "nICG",
+	[V_LOOP_STOP] = { "loop_stop", "nUCG",
 			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES% ERRNO[,ERRNO...]]]" },
 	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
 	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
@@ -268,12 +268,16 @@ static int check_arg(struct parse *p, const char *verb, char kind, const char *a
 
 /*
  * loop_stop ID MIN SHARE% ERRNOS: a loop allowed to fail some writes names
- * the errnos it allows, and one that allows none names none.
+ * the errnos it allows, and one that allows none names none.  MIN 0 (no
+ * cycle need succeed whole) only with such a list.
  */
 static int check_loop_stop(struct parse *p, char **tok, int ntok)
 {
 	bool share = ntok > 3 && atoi(tok[3]) > 0;
 
+	if (ntok > 2 && !atoi(tok[2]) && ntok < 5)
+		return perr(p, "loop_stop %s: MIN 0 only for a loop that names %s", tok[1],
+			    "the errnos its writes may fail with (loop_stop ID 0 SHARE% EIO)");
 	if (share && ntok < 5)
 		return perr(p, "loop_stop %s: %s failed writes allowed, but not which: %s", tok[1],
 			    tok[3], "name their errnos (loop_stop ID MIN SHARE% EIO,ETIMEDOUT)");

@@ -798,6 +798,9 @@ static int loop_stop(struct run *r, const struct step *s)
 	if (it < min)
 		return fail(r, "loop %s completed %ld cycles without a failed write, %s %ld (%s)",
 			    s->args[0], it, "want at least", min, reply);
+	if (errors >= writes)
+		return fail(r, "loop %s: none of its %ld writes succeeded (%s)", s->args[0],
+			    writes, reply);
 	if (errors * 100 > share * writes)
 		return fail(r, "loop %s: %ld of %ld writes failed, more than %ld%% (%s)",
 			    s->args[0], errors, writes, share, reply);
