@@ -453,10 +453,10 @@ static const char *loop_errnos(struct loop *l, char *buf, size_t len)
 	int i;
 
 	buf[0] = 0;
-	for (i = 0; i < LOOP_ERRNOS && l->err_no[i]; i++)
+	for (i = 0; i < LOOP_ERRNOS && l->err_no[i] && used < len; i++)
 		used += snprintf(buf + used, len - used, "%s%s:%ld", used ? "," : "",
 				 strerrorname_np(l->err_no[i]) ?: "EUNKNOWN", l->err_count[i]);
-	if (l->other_errors)
+	if (l->other_errors && used < len)
 		snprintf(buf + used, len - used, "%sother:%ld", used ? "," : "", l->other_errors);
 	return buf[0] ? buf : "none";
 }
@@ -489,7 +489,7 @@ static int cmd_stop(char **argv, int argc)
 	}
 	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s errnos=%s %s=%ld",
 	    l->iterations, l->failed, l->writes, l->errors,
-	    l->last_errno ? strerrorname_np(l->last_errno) : "none",
+	    l->last_errno ? strerrorname_np(l->last_errno) ?: "EUNKNOWN" : "none",
 	    loop_errnos(l, errnos, sizeof(errnos)), "samples", l->nsamples);
 	l->pid = 0;
 	return 0;

@@ -129,6 +129,19 @@ int rescan_dir(const char *dir)
 		if (!ok && !why[0])
 			snprintf(why, sizeof(why), "kernel console: %s%s", titles.t[0],
 				 titles.n > 1 ? " (and more)" : "");
+		for (int c = 0; loaded && ok && c < sc.ncounters; c++) {
+			const struct counter *ct = &sc.counters[c];
+			char first[300];
+			int lines = ct->forbid ?
+				    forbidden_lines(console, ct, first, sizeof(first)) : 0;
+
+			if (lines) {
+				snprintf(why, sizeof(why), "kernel console: %d %s (%s): %s", lines,
+					 "line(s) the scenario forbids", sc.counters[c].name,
+					 first);
+				ok = false;
+			}
+		}
 		snprintf(name, sizeof(name), "%s/%s", m.arch, sc.name);
 		was = old_verdict(dir, name, was_buf, sizeof(was_buf));
 		printf("%s %d - %s console\n", ok ? "ok" : "not ok", ++k, name);

@@ -121,10 +121,15 @@ struct numa_node {
 	unsigned long long memory;
 };
 
-/* A console line to count: reported, and zero fails the scenario. */
+/*
+ * A console line to count: reported, and zero fails the scenario.  A
+ * forbidden one (forbid = NAME REGEX) is the opposite: any line matching
+ * the extended regular expression fails it.
+ */
 struct counter {
 	char name[32];
-	char text[128];
+	char text[200];
+	bool forbid;
 };
 
 struct scenario {
@@ -178,6 +183,7 @@ bool scenario_slow_on(const struct scenario *sc, const char *arch);
 bool scenario_races_on(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
+int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len);
 
 /* torture.c: steps generated from a seed (torture = SEEDS OPS) */
 enum {

@@ -308,9 +308,22 @@ out:
 		passed = false;
 	}
 	for (i = 0; i < sc->ncounters; i++) {
-		int n = count_in_file(line, sc->counters[i].text);
+		char first[300];
+		int n;
 		size_t len = strlen(diag);
 
+		if (sc->counters[i].forbid) {
+			n = forbidden_lines(line, &sc->counters[i], first, sizeof(first));
+			snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
+			if (n && passed) {
+				snprintf(r.why, sizeof(r.why), "kernel console: %d %s (%s): %s", n,
+					 "line(s) the scenario forbids", sc->counters[i].name,
+					 first);
+				passed = false;
+			}
+			continue;
+		}
+		n = count_in_file(line, sc->counters[i].text);
 		snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
 		if (!n && !zero)
 			zero = sc->counters[i].name;

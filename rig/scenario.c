@@ -5,8 +5,10 @@
  * docs/scenarios.md.  Everything is validated before anything runs; an
  * error names the file, the line and the key or verb.
  */
+#define _GNU_SOURCE	/* strerrorname_np */
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,7 @@ static const struct verb_def {
 	[V_LOOP_START] = { "loop_start", "npvVVVV", "loop_start ID PATH V1 [V2 ...]" },
 	[V_LOOP_FOR] = { "loop_for", "nipvVVV", "loop_for ID SECONDS PATH V1 [V2 ...]" },
 	[V_LOOP_STOP] = { "loop_stop", "nUCG",
-			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES% ERRNO[,ERRNO...]]]" },
+			  "loop_stop ID [MIN-CYCLES [MAX-FAILED-WRITES% [ERRNO[,ERRNO...]]]]" },
 	[V_SELFTEST] = { "selftest", "xVVVVVVVVVVVVVV", "selftest PROGRAM [ARG|NAME=VALUE ...]" },
 	[V_EXPECT_READ] = { "expect_read", "pv", "expect_read PATH VALUE" },
 	[V_HOLD] = { "hold", "nkz", "hold ID anon|pipe SIZE" },
@@ -137,6 +139,20 @@ static bool is_id(const char *s)
 	return true;
 }
 
+/* whether the n characters at s name an errno of this C library */
+static bool is_errno_name(const char *s, size_t n)
+{
+	const char *name;
+	int e;
+
+	for (e = 1; e < 256; e++) {
+		name = strerrorname_np(e);
+		if (name && strlen(name) == n && !strncmp(name, s, n))
+			return true;
+	}
+	return false;
+}
+
 /* "EIO" or "EIO,ETIMEDOUT": errno names, comma-separated */
 static bool is_errno_list(const char *s)
 {
@@ -144,7 +160,7 @@ static bool is_errno_list(const char *s)
 
 	for (;;) {
 		n = strcspn(s, ",");
-		if (n < 2 || s[0] != 'E' || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+		if (!is_errno_name(s, n))
 			return false;
 		if (!s[n])
 			return true;
@@ -613,20 +629,33 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "expect_failure: want the text the failure must contain");
 		free(sc->expect_failure);
 		sc->expect_failure = xstrdup(val);
-	} else if (!strcmp(key, "count")) {
+	} else if (!strcmp(key, "count") || !strcmp(key, "forbid")) {
 		struct counter *c = &sc->counters[sc->ncounters];
-		char *name, *text;
+		char *name, *text, msg[200];
+		regex_t re;
+		int rc;
 
 		if (sc->ncounters == MAX_DEVICES)
-			return perr(p, "count: too many counters");
+			return perr(p, "%s: too many counters", key);
 		if (!two_words(val, words, sizeof(words), &name, &text))
-			return perr(p, "count: want 'NAME TEXT' (\\s for a space), got '%s'", val);
+			return perr(p, "%s: want 'NAME %s' (\\s for a space), got '%s'", key,
+				    strcmp(key, "count") ? "REGEX" : "TEXT", val);
 		snprintf(c->name, sizeof(c->name), "%s", name);
 		unescape_spaces(text, c->text, sizeof(c->text));
+		c->forbid = !strcmp(key, "forbid");
+		if (c->forbid) {
+			rc = regcomp(&re, c->text, REG_EXTENDED | REG_NOSUB);
+			if (rc) {
+				regerror(rc, &re, msg, sizeof(msg));
+				return perr(p, "forbid %s: '%s' is not %s: %s", name, c->text,
+					    "an extended regular expression", msg);
+			}
+			regfree(&re);
+		}
 		sc->ncounters++;
 	} else {
 		return perr(p, "unknown key '%s' (keys: %s)", key,
-			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem nvdimm machine count kunit kunit_skip expect_report expect_failure torture torture_ops cmdline timeout");
+			    "name arches slow_on races_on cpus memory slots maxmem numa virtio_mem nvdimm machine count forbid kunit kunit_skip expect_report expect_failure torture torture_ops cmdline timeout");
 	}
 	return 0;
 }
@@ -645,6 +674,33 @@ void unescape_spaces(const char *in, char *out, size_t len)
 		}
 	}
 	out[n] = '\0';
+}
+
+/*
+ * How many lines of the file at path match a forbid counter's expression;
+ * the first of them is copied to first.
+ */
+int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len)
+{
+	char line[4096];
+	regex_t re;
+	int n = 0;
+	FILE *f;
+
+	first[0] = '\0';
+	if (regcomp(&re, c->text, REG_EXTENDED | REG_NOSUB))
+		return 0;	/* refused when the scenario was read */
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (regexec(&re, line, 0, NULL, 0))
+			continue;
+		if (!n++)
+			snprintf(first, len, "%.*s", (int)strcspn(line, "\n"), line);
+	}
+	if (f)
+		fclose(f);
+	regfree(&re);
+	return n;
 }
 
 /* "key = value" has one word before the '='; a step may hold NAME=VALUE. */

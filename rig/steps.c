@@ -701,39 +701,43 @@ static int quiet_step(struct run *r, const struct step *s)
 }
 
 /*
- * The first errno of a loop's "errnos=EIO:2,ETIMEDOUT:1" that is not in
- * ALLOWED ("EIO,ETIMEDOUT"), copied to bad; false when every failed write
- * had an allowed errno.
+ * Whether every failed write of a loop, by its "errnos=EIO:2,ETIMEDOUT:1",
+ * had an errno in ALLOWED ("EIO,ETIMEDOUT"); if not, what did not is
+ * written to bad.  Called only when writes failed, so "none", an empty
+ * list or an entry without its count is the agent's fault: not allowed.
  */
-static bool errno_not_allowed(const char *reply, const char *allowed, char *bad, size_t len)
+static bool errnos_allowed(const char *reply, const char *allowed, char *bad, size_t len)
 {
 	const char *p = strstr(reply, " errnos=");
-	size_t n;
+	size_t n, m;
 
-	if (!p)
-		return snprintf(bad, len, "(no errnos in the reply)"), true;
+	if (!p || !strncmp(p + 8, "none", 4) || p[8] == ' ' || !p[8]) {
+		snprintf(bad, len, "no errno reported");
+		return false;
+	}
 	for (p += 8; *p && *p != ' '; p += n + (p[n] == ',')) {
 		const char *a = allowed;
 
 		n = strcspn(p, ", ");
-		if (!strncmp(p, "none", n) && n == 4)
+		m = strcspn(p, ":, ");
+		if (m == n) {
+			snprintf(bad, len, "'%.*s' (no count)", (int)n, p);
 			return false;
+		}
 		while (a) {
-			size_t m = strcspn(a, ",");
+			size_t k = strcspn(a, ",");
 
-			if (m == strcspn(p, ":") && !strncmp(a, p, m))
+			if (k == m && !strncmp(a, p, m))
 				break;
-			a = a[m] ? a + m + 1 : NULL;
+			a = a[k] ? a + k + 1 : NULL;
 		}
 		if (!a) {
-			size_t m = strcspn(p, ":");
-
 			snprintf(bad, len, "%.*s (%ld write(s))", (int)m, p,
-				 m < n ? strtol(p + m + 1, NULL, 10) : 0L);
-			return true;
+				 strtol(p + m + 1, NULL, 10));
+			return false;
 		}
 	}
-	return false;
+	return true;
 }
 
 /*
@@ -792,7 +796,7 @@ static int loop_stop(struct run *r, const struct step *s)
 			 (int)strcspn(strstr(reply, " errnos=") + 8, " "),
 			 strstr(reply, " errnos=") + 8);
 	/* a failure the scenario did not name first: it says most */
-	if (errors && s->nargs > 3 && errno_not_allowed(reply, s->args[3], bad, sizeof(bad)))
+	if (errors && s->nargs > 3 && !errnos_allowed(reply, s->args[3], bad, sizeof(bad)))
 		return fail(r, "loop %s: writes failed with %s, not one of %s (%s)", s->args[0],
 			    bad, s->args[3], reply);
 	if (it < min)
