@@ -443,6 +443,17 @@ static int cmd_loop(char **argv, int argc)
 	_exit(0);
 }
 
+/* An errno's name, or "E524" for one the C library has no name for. */
+static const char *errno_name(int err, char *buf, size_t len)
+{
+	const char *name = strerrorname_np(err);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "E%d", err);
+	return buf;
+}
+
 /*
  * The failed writes of each errno, "EIO:2,ETIMEDOUT:1" ("none" without any;
  * "other:N" for errnos past the first LOOP_ERRNOS).
@@ -450,12 +461,13 @@ static int cmd_loop(char **argv, int argc)
 static const char *loop_errnos(struct loop *l, char *buf, size_t len)
 {
 	size_t used = 0;
+	char name[16];
 	int i;
 
 	buf[0] = 0;
 	for (i = 0; i < LOOP_ERRNOS && l->err_no[i] && used < len; i++)
 		used += snprintf(buf + used, len - used, "%s%s:%ld", used ? "," : "",
-				 strerrorname_np(l->err_no[i]) ?: "EUNKNOWN", l->err_count[i]);
+				 errno_name(l->err_no[i], name, sizeof(name)), l->err_count[i]);
 	if (l->other_errors && used < len)
 		snprintf(buf + used, len - used, "%sother:%ld", used ? "," : "", l->other_errors);
 	return buf[0] ? buf : "none";
@@ -468,7 +480,7 @@ static const char *loop_errnos(struct loop *l, char *buf, size_t len)
  */
 static int cmd_stop(char **argv, int argc)
 {
-	char errnos[128];
+	char errnos[128], name[16];
 	struct loop *l;
 	int i;
 
@@ -489,7 +501,7 @@ static int cmd_stop(char **argv, int argc)
 	}
 	add("OK iterations=%ld failed=%ld writes=%ld errors=%ld last_error=%s errnos=%s %s=%ld",
 	    l->iterations, l->failed, l->writes, l->errors,
-	    l->last_errno ? strerrorname_np(l->last_errno) ?: "EUNKNOWN" : "none",
+	    l->last_errno ? errno_name(l->last_errno, name, sizeof(name)) : "none",
 	    loop_errnos(l, errnos, sizeof(errnos)), "samples", l->nsamples);
 	l->pid = 0;
 	return 0;

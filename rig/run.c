@@ -315,7 +315,11 @@ out:
 		if (sc->counters[i].forbid) {
 			n = forbidden_lines(line, &sc->counters[i], first, sizeof(first));
 			snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
-			if (n && passed) {
+			if (n < 0 && passed) {
+				snprintf(r.why, sizeof(r.why), "forbid %s: cannot read %s",
+					 sc->counters[i].name, line);
+				passed = false;
+			} else if (n && passed) {
 				snprintf(r.why, sizeof(r.why), "kernel console: %d %s (%s): %s", n,
 					 "line(s) the scenario forbids", sc->counters[i].name,
 					 first);

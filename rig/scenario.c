@@ -641,6 +641,9 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 			return perr(p, "%s: want 'NAME %s' (\\s for a space), got '%s'", key,
 				    strcmp(key, "count") ? "REGEX" : "TEXT", val);
 		snprintf(c->name, sizeof(c->name), "%s", name);
+		if (strlen(text) >= sizeof(c->text))
+			return perr(p, "%s %s: longer than %zu characters", key, name,
+				    sizeof(c->text) - 1);
 		unescape_spaces(text, c->text, sizeof(c->text));
 		c->forbid = !strcmp(key, "forbid");
 		if (c->forbid) {
@@ -660,7 +663,10 @@ static int parse_key(struct parse *p, struct scenario *sc, const char *key, char
 	return 0;
 }
 
-/* "\s" stands for a space in console texts, which are single tokens. */
+/*
+ * "\s" stands for a space in console texts, which are single tokens; "\\"
+ * is kept as it is (a backslash escaped in a regular expression).
+ */
 void unescape_spaces(const char *in, char *out, size_t len)
 {
 	size_t n = 0;
@@ -669,6 +675,9 @@ void unescape_spaces(const char *in, char *out, size_t len)
 		if (in[0] == '\\' && in[1] == 's') {
 			out[n++] = ' ';
 			in++;
+		} else if (in[0] == '\\' && in[1] == '\\' && n + 2 < len) {
+			out[n++] = *in++;
+			out[n++] = *in;
 		} else {
 			out[n++] = *in;
 		}
@@ -677,28 +686,33 @@ void unescape_spaces(const char *in, char *out, size_t len)
 }
 
 /*
- * How many lines of the file at path match a forbid counter's expression;
- * the first of them is copied to first.
+ * How many lines of the file at path (without their "\r\n") match a
+ * forbid counter's expression, the first of them copied to first; -1 when
+ * the file cannot be read.
  */
 int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len)
 {
-	char line[4096];
+	char *line = NULL;
+	size_t size = 0;
 	regex_t re;
 	int n = 0;
 	FILE *f;
 
 	first[0] = '\0';
-	if (regcomp(&re, c->text, REG_EXTENDED | REG_NOSUB))
-		return 0;	/* refused when the scenario was read */
 	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
+	if (!f)
+		return -1;
+	if (regcomp(&re, c->text, REG_EXTENDED | REG_NOSUB))
+		die("forbid %s: '%s' no longer compiles", c->name, c->text);
+	while (getline(&line, &size, f) >= 0) {
+		line[strcspn(line, "\r\n")] = '\0';
 		if (regexec(&re, line, 0, NULL, 0))
 			continue;
 		if (!n++)
-			snprintf(first, len, "%.*s", (int)strcspn(line, "\n"), line);
+			snprintf(first, len, "%s", line);
 	}
-	if (f)
-		fclose(f);
+	free(line);
+	fclose(f);
 	regfree(&re);
 	return n;
 }

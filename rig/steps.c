@@ -5,6 +5,7 @@
  * fails.  Memory devices are found by their QEMU id; their blocks are the
  * memory blocks inside the guest-physical range QEMU reports for them.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -701,27 +702,33 @@ static int quiet_step(struct run *r, const struct step *s)
 }
 
 /*
- * Whether every failed write of a loop, by its "errnos=EIO:2,ETIMEDOUT:1",
- * had an errno in ALLOWED ("EIO,ETIMEDOUT"); if not, what did not is
- * written to bad.  Called only when writes failed, so "none", an empty
- * list or an entry without its count is the agent's fault: not allowed.
+ * Whether the failed writes of a loop, by its "errnos=EIO:2,ETIMEDOUT:1",
+ * all had an errno in ALLOWED ("EIO,ETIMEDOUT") and add up to its errors;
+ * if not, what did not is written to bad.  Called only when writes
+ * failed: "none", an empty list, an entry without a count or counts that
+ * do not add up are the agent's fault, not allowed.
  */
-static bool errnos_allowed(const char *reply, const char *allowed, char *bad, size_t len)
+static bool errnos_allowed(const char *reply, const char *allowed, long errors, char *bad,
+			   size_t len)
 {
 	const char *p = strstr(reply, " errnos=");
-	size_t n, m;
+	long sum = 0, count;
+	char *end = NULL;
+	size_t m;
 
 	if (!p || !strncmp(p + 8, "none", 4) || p[8] == ' ' || !p[8]) {
 		snprintf(bad, len, "no errno reported");
 		return false;
 	}
-	for (p += 8; *p && *p != ' '; p += n + (p[n] == ',')) {
+	for (p += 8; *p && *p != ' '; p = end + 1) {
 		const char *a = allowed;
 
-		n = strcspn(p, ", ");
 		m = strcspn(p, ":, ");
-		if (m == n) {
-			snprintf(bad, len, "'%.*s' (no count)", (int)n, p);
+		count = p[m] == ':' && isdigit((unsigned char)p[m + 1]) ?
+			strtol(p + m + 1, &end, 10) : -1;
+		if (count < 0 || (*end != ',' && *end != ' ' && *end) ||
+		    (*end == ',' && (!end[1] || end[1] == ' '))) {
+			snprintf(bad, len, "'%.*s' (not ERRNO:COUNT)", (int)strcspn(p, ", "), p);
 			return false;
 		}
 		while (a) {
@@ -732,16 +739,22 @@ static bool errnos_allowed(const char *reply, const char *allowed, char *bad, si
 			a = a[k] ? a + k + 1 : NULL;
 		}
 		if (!a) {
-			snprintf(bad, len, "%.*s (%ld write(s))", (int)m, p,
-				 strtol(p + m + 1, NULL, 10));
+			snprintf(bad, len, "%.*s (%ld write(s))", (int)m, p, count);
 			return false;
 		}
+		sum += count;
+		if (*end != ',')
+			break;
+	}
+	if (sum != errors) {
+		snprintf(bad, len, "errnos counting %ld of %ld failed writes", sum, errors);
+		return false;
 	}
 	return true;
 }
 
 /*
- * loop_stop ID [MIN [SHARE% ERRNOS]]: the loop must have completed at least MIN
+ * loop_stop ID [MIN [SHARE% [ERRNOS]]]: the loop must have completed at least MIN
  * (1) cycles in which every write succeeded, and at most SHARE (0%) of its
  * writes may have failed, each with one of the errnos ERRNOS names.
  */
@@ -796,7 +809,8 @@ static int loop_stop(struct run *r, const struct step *s)
 			 (int)strcspn(strstr(reply, " errnos=") + 8, " "),
 			 strstr(reply, " errnos=") + 8);
 	/* a failure the scenario did not name first: it says most */
-	if (errors && s->nargs > 3 && !errnos_allowed(reply, s->args[3], bad, sizeof(bad)))
+	if (errors && s->nargs > 3 &&
+	    !errnos_allowed(reply, s->args[3], errors, bad, sizeof(bad)))
 		return fail(r, "loop %s: writes failed with %s, not one of %s (%s)", s->args[0],
 			    bad, s->args[3], reply);
 	if (it < min)
