@@ -130,23 +130,10 @@ int rescan_dir(const char *dir)
 			snprintf(why, sizeof(why), "kernel console: %s%s", titles.t[0],
 				 titles.n > 1 ? " (and more)" : "");
 		/* a negative test's failure is its run's, which stands */
-		for (int c = 0; loaded && ok && !sc.expect_failure && c < sc.ncounters; c++) {
-			const struct counter *ct = &sc.counters[c];
-			char first[300];
-			int lines = ct->forbid ?
-				    forbidden_lines(console, ct, first, sizeof(first)) : 0;
-
-			if (lines < 0) {
-				snprintf(why, sizeof(why), "forbid %s: cannot read %s", ct->name,
-					 console);
+		for (int c = 0; loaded && ok && !sc.expect_failure && c < sc.ncounters; c++)
+			if (sc.counters[c].forbid &&
+			    forbid_verdict(&sc.counters[c], console, why, sizeof(why)))
 				ok = false;
-			} else if (lines) {
-				snprintf(why, sizeof(why), "kernel console: %d %s (%s): %s", lines,
-					 "line(s) the scenario forbids", sc.counters[c].name,
-					 first);
-				ok = false;
-			}
-		}
 		snprintf(name, sizeof(name), "%s/%s", m.arch, sc.name);
 		was = old_verdict(dir, name, was_buf, sizeof(was_buf));
 		printf("%s %d - %s console\n", ok ? "ok" : "not ok", ++k, name);

@@ -183,7 +183,7 @@ bool scenario_slow_on(const struct scenario *sc, const char *arch);
 bool scenario_races_on(const struct scenario *sc, const char *arch);
 void scenario_free(struct scenario *sc);
 void unescape_spaces(const char *in, char *out, size_t len);
-int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len);
+int forbid_verdict(const struct counter *c, const char *path, char *why, size_t len);
 
 /* torture.c: steps generated from a seed (torture = SEEDS OPS) */
 enum {

@@ -308,27 +308,20 @@ out:
 		passed = false;
 	}
 	for (i = 0; i < sc->ncounters; i++) {
-		char first[300];
-		int n;
+		char why[sizeof(r.why)];
 		size_t len = strlen(diag);
+		int n = sc->counters[i].forbid ?
+			forbid_verdict(&sc->counters[i], line, why, sizeof(why)) :
+			count_in_file(line, sc->counters[i].text);
 
+		snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
 		if (sc->counters[i].forbid) {
-			n = forbidden_lines(line, &sc->counters[i], first, sizeof(first));
-			snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
-			if (n < 0 && passed) {
-				snprintf(r.why, sizeof(r.why), "forbid %s: cannot read %s",
-					 sc->counters[i].name, line);
-				passed = false;
-			} else if (n && passed) {
-				snprintf(r.why, sizeof(r.why), "kernel console: %d %s (%s): %s", n,
-					 "line(s) the scenario forbids", sc->counters[i].name,
-					 first);
+			if (n && passed) {
+				snprintf(r.why, sizeof(r.why), "%s", why);
 				passed = false;
 			}
 			continue;
 		}
-		n = count_in_file(line, sc->counters[i].text);
-		snprintf(diag + len, sizeof(diag) - len, " %s=%d", sc->counters[i].name, n);
 		if (!n && !zero)
 			zero = sc->counters[i].name;
 		if (!n && passed) {

@@ -690,7 +690,7 @@ void unescape_spaces(const char *in, char *out, size_t len)
  * forbid counter's expression, the first of them copied to first; -1 when
  * the file cannot be read.
  */
-int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len)
+static int forbidden_lines(const char *path, const struct counter *c, char *first, size_t len)
 {
 	char *line = NULL;
 	size_t size = 0;
@@ -714,6 +714,23 @@ int forbidden_lines(const char *path, const struct counter *c, char *first, size
 	free(line);
 	fclose(f);
 	regfree(&re);
+	return n;
+}
+
+/*
+ * A forbid counter's verdict on the console at path: the number of lines
+ * it forbids there (-1: unreadable), and, when not 0, why the run fails.
+ */
+int forbid_verdict(const struct counter *c, const char *path, char *why, size_t len)
+{
+	char first[300];
+	int n = forbidden_lines(path, c, first, sizeof(first));
+
+	if (n < 0)
+		snprintf(why, len, "forbid %s: cannot read %s", c->name, path);
+	else if (n)
+		snprintf(why, len, "kernel console: %d line(s) the scenario forbids (%s): %s", n,
+			 c->name, first);
 	return n;
 }
 

@@ -763,6 +763,7 @@ static int loop_stop(struct run *r, const struct step *s)
 	long min = s->nargs > 1 ? atol(s->args[1]) : 1, it, writes, errors;
 	long share = s->nargs > 2 ? atol(s->args[2]) : 0;
 	char reply[320], bad[64];
+	const char *errnos;
 	FILE *samples = NULL;
 	size_t len;
 	int rc;
@@ -803,11 +804,11 @@ static int loop_stop(struct run *r, const struct step *s)
 	len += snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
 			" loop_%s=%ld loop_%s_errors=%ld/%ld", s->args[0], it, s->args[0], errors,
 			writes);
-	if (errors && strstr(reply, " errnos=") && len < sizeof(r->counts.loops))
+	errnos = strstr(reply, " errnos=");
+	if (errors && errnos && len < sizeof(r->counts.loops))
 		snprintf(r->counts.loops + len, sizeof(r->counts.loops) - len,
-			 " loop_%s_errnos=%.*s", s->args[0],
-			 (int)strcspn(strstr(reply, " errnos=") + 8, " "),
-			 strstr(reply, " errnos=") + 8);
+			 " loop_%s_errnos=%.*s", s->args[0], (int)strcspn(errnos + 8, " "),
+			 errnos + 8);
 	/* a failure the scenario did not name first: it says most */
 	if (errors && s->nargs > 3 &&
 	    !errnos_allowed(reply, s->args[3], errors, bad, sizeof(bad)))
